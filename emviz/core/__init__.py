@@ -1,0 +1,48 @@
+"""The numeric core of emviz: EM for 2D Gaussian mixtures, with no Qt.
+
+Import it from a script or notebook::
+
+    from emviz.core import fit, load_dataset
+    data = load_dataset("old_faithful")
+    result = fit(data.X, 2, seed=0)
+"""
+
+from emviz.core.em import (
+    FitResult,
+    PreparedData,
+    Snapshot,
+    aic,
+    bic,
+    e_step,
+    fit,
+    iterate_em,
+    log_likelihood,
+    m_step,
+    prepare,
+)
+from emviz.core.errors import DataFileError, EmvizError
+from emviz.core.geometry import ellipse_axes, ellipse_points
+from emviz.core.init import INIT_METHODS, initialize
+from emviz.core.mixture import COV_TYPES, Mixture
+
+__all__ = [
+    "COV_TYPES",
+    "INIT_METHODS",
+    "DataFileError",
+    "EmvizError",
+    "FitResult",
+    "Mixture",
+    "PreparedData",
+    "Snapshot",
+    "aic",
+    "bic",
+    "e_step",
+    "ellipse_axes",
+    "ellipse_points",
+    "fit",
+    "initialize",
+    "iterate_em",
+    "log_likelihood",
+    "m_step",
+    "prepare",
+]

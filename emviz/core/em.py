@@ -1,0 +1,714 @@
+"""The E-step, the M-step and the one EM loop of the project.
+
+Everything here is specialised to two dimensions: a 2x2 covariance has a
+closed-form Cholesky factor, determinant and eigenvalues, so the E-step is a
+handful of element-wise operations on arrays of shape (n_components, chunk)
+instead of a batched linear solve.  The data are processed in chunks that
+stay in cache.
+
+Conventions
+-----------
+``X``
+    array of shape (n_samples, 2).
+``resp``
+    array of shape (n_samples, n_components); ``resp[n, k]`` is the
+    posterior probability that point ``n`` was drawn from component ``k``.
+log-likelihood
+    the *total* log p(X | theta) = sum_n log sum_k pi_k N(x_n | mu_k, Sigma_k),
+    not the per-sample mean that scikit-learn's ``score`` returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from emviz.core.errors import EmvizError
+from emviz.core.mixture import Mixture, check_cov_type
+from emviz.core.validation import (
+    check_points,
+    check_reg_covar,
+    check_resp,
+    check_tol_max_iter,
+)
+
+# Points per chunk: arrays of shape (n_components, _CHUNK) of float64 stay in
+# a typical L2 cache for up to ten components.
+_CHUNK = 4096
+
+# Even with ``reg_covar=0`` the smallest eigenvalue of a covariance is kept
+# above this fraction of the data's variance.  A 2x2 covariance stored as a
+# matrix carries its smallest eigenvalue only to eps * (largest eigenvalue),
+# so at condition number c the log-likelihood is known to about n * eps * c;
+# 1e-8 keeps that below 1e-7 per point, while the likelihood of a collapsing
+# component, unbounded without a floor, stays finite.
+MIN_RELATIVE_FLOOR = 1e-8
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+#: A component whose responsibility mass falls below this many points is
+#: reported as collapsing.
+COLLAPSE_MASS = 1.0
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Points laid out for fast passes, with the numbers that depend on them only.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, 2)
+        The points as given (checked, never modified).
+    x, y : arrays of shape (n_samples,)
+        Contiguous coordinates, centred on ``ref``.  Working in centred
+        coordinates keeps sums of x exact to the data's own precision when
+        the data sit far from the origin (an offset of 1e9, say).
+    features : array of shape (6, n_samples)
+        Rows x^2, xy, y^2, x, y, 1 (centred), so that the log-densities of
+        all components are one matrix product (see :func:`e_step_prepared`).
+    ref : array of shape (2,)
+        The centre subtracted.
+    scale : float
+        Mean per-axis variance of ``X``, the unit of ``reg_covar``.  If all
+        points coincide it is 1.0, so the floor is still positive.
+    radius2 : float
+        Largest squared distance of a point from ``ref``.
+    """
+
+    X: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    features: np.ndarray
+    ref: np.ndarray
+    scale: float
+    radius2: float
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.x.shape[0])
+
+    def floor(self, reg_covar: float) -> float:
+        """Absolute eigenvalue floor for a relative ``reg_covar``."""
+        return max(reg_covar, MIN_RELATIVE_FLOOR) * self.scale
+
+
+def prepare(X: object) -> PreparedData:
+    """Check ``X`` and lay it out for :func:`e_step_prepared` and :func:`m_step_prepared`."""
+    arr = check_points(X)
+    ref = arr.mean(axis=0)
+    n = arr.shape[0]
+    features = np.empty((6, n))
+    x, y = features[3], features[4]
+    np.subtract(arr[:, 0], ref[0], out=x)
+    np.subtract(arr[:, 1], ref[1], out=y)
+    np.multiply(x, x, out=features[0])
+    np.multiply(x, y, out=features[1])
+    np.multiply(y, y, out=features[2])
+    features[5] = 1.0
+    # Two-pass variance around the mean: never E[x^2] - E[x]^2.
+    r2 = features[0] + features[2]
+    scale = 0.5 * float(r2.sum()) / n
+    if not scale > 0.0 or not math.isfinite(scale):
+        scale = 1.0
+    radius2 = float(r2.max())
+    for a in (ref, features):
+        a.setflags(write=False)
+    return PreparedData(X=arr, x=x, y=y, features=features, ref=ref, scale=scale, radius2=radius2)
+
+
+# ---------------------------------------------------------------------------
+# E-step
+
+# Largest rounding error, in units of the log-density, that the expanded
+# quadratic form may carry before a component is evaluated in its own frame.
+_EXPANSION_TOL = 1e-11
+_EPS = np.finfo(np.float64).eps
+
+
+def _log_density_terms(
+    mixture: Mixture, data: PreparedData
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """What the E-step needs of each component.
+
+    The log-density of component k at a point u (centred coordinates) is
+
+        c_k - 1/2 (u - m)^T P (u - m),  c_k = log pi_k - log 2 pi - 1/2 log det Sigma_k,
+
+    with P = Sigma_k^-1 and m = mu_k - ref.  Expanded in the features
+    (x^2, xy, y^2, x, y, 1) it is one row of weights, so all components at
+    all points are one matrix product.  The expansion cancels terms of size
+    |P| (|u| + |m|)^2; where that could cost more than ``_EXPANSION_TOL``
+    (a component far narrower than the data's extent, as when it collapses)
+    the component is flagged to be evaluated exactly, around its own mean.
+
+    Returns
+    -------
+    weights : array of shape (K, 6)
+    exact : int array
+        Components to evaluate exactly.
+    exact_terms : tuple of arrays of shape (K,)
+        mx, my, b / a, sqrt(0.5 / a), sqrt(0.5 / v), c: the Cholesky form
+        used by :func:`_exact_log_density`.
+    """
+    cov = mixture.covariances
+    a = cov[:, 0, 0]
+    b = cov[:, 0, 1]
+    c = cov[:, 1, 1]
+    det = a * c - b * b
+    with np.errstate(divide="ignore"):
+        log_w = np.log(mixture.weights)
+    const = log_w - _LOG_2PI - 0.5 * np.log(det)
+    m = mixture.means - data.ref
+    mx, my = m[:, 0], m[:, 1]
+    p11, p12, p22 = c / det, -b / det, a / det
+    pmx = p11 * mx + p12 * my
+    pmy = p12 * mx + p22 * my
+    weights = np.column_stack(
+        [
+            -0.5 * p11,
+            -p12,
+            -0.5 * p22,
+            pmx,
+            pmy,
+            const - 0.5 * (mx * pmx + my * pmy),
+        ]
+    )
+    # Size of the cancelling terms: |P| (R + |m|)^2, |P| <= trace for SPD P.
+    reach2 = (math.sqrt(data.radius2) + np.hypot(mx, my)) ** 2
+    err = 8.0 * _EPS * (p11 + p22) * reach2
+    exact = np.flatnonzero(~(err <= _EXPANSION_TOL))
+    v = det / a
+    exact_terms = (mx, my, b / a, np.sqrt(0.5 / a), np.sqrt(0.5 / v), const)
+    return weights, exact, exact_terms
+
+
+def _exact_log_density(
+    x: np.ndarray, y: np.ndarray, k: int, terms: tuple[np.ndarray, ...], out: np.ndarray
+) -> None:
+    """Log-density of component ``k`` at points (x, y), written into ``out`` (shape (m,)).
+
+    With Sigma = [[a, b], [b, c]] the Cholesky factor is
+    L = [[sqrt(a), 0], [b / sqrt(a), sqrt(v)]] with v = c - b^2 / a = det / a, so
+    the Mahalanobis distance is a sum of two squares, free of cancellation:
+
+        (u - m)^T Sigma^-1 (u - m) = dx^2 / a + (dy - (b / a) dx)^2 / v.
+
+    The factors sqrt(0.5 / a) and sqrt(0.5 / v) fold in the 1/2 of the
+    Gaussian's exponent.
+    """
+    mx, my, slope, ax, ay, const = (t[k] for t in terms)
+    dx = x - mx
+    dy = y - my
+    dy -= slope * dx
+    dx *= ax
+    dy *= ay
+    np.square(dx, out=dx)
+    np.square(dy, out=dy)
+    dx += dy
+    np.subtract(const, dx, out=out)
+
+
+def e_step_prepared(data: PreparedData, mixture: Mixture) -> tuple[np.ndarray, float]:
+    """E-step on prepared data; see :func:`e_step`.
+
+    Returns
+    -------
+    resp : array of shape (n_samples, n_components)
+        Read-only; Fortran-ordered (it is the transpose of a C-ordered
+        (n_components, n_samples) array, which is the layout the M-step reads).
+    log_likelihood : float
+    """
+    n = data.n_samples
+    k = mixture.n_components
+    weights, exact, terms = _log_density_terms(mixture, data)
+    resp_t = np.empty((k, n))
+    total = 0.0
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        # log(pi_k N(x | mu_k, Sigma_k)) for every component: shape (K, m).
+        log_prob = resp_t[:, start:stop]
+        np.matmul(weights, data.features[:, start:stop], out=log_prob)
+        for j in exact:
+            _exact_log_density(data.x[start:stop], data.y[start:stop], j, terms, log_prob[j])
+        # log-sum-exp over components, shifted by the largest term so that a
+        # point thousands of standard deviations away neither underflows to
+        # exp(-inf) = 0 for every component nor gives 0/0.
+        peak = log_prob.max(axis=0)
+        log_prob -= peak
+        np.exp(log_prob, out=log_prob)
+        norm = log_prob.sum(axis=0)
+        log_prob /= norm
+        total += float(peak.sum()) + float(np.log(norm).sum())
+    resp_t.setflags(write=False)
+    return resp_t.T, total
+
+
+def e_step(X: object, mixture: Mixture) -> tuple[np.ndarray, float]:
+    """Posterior responsibilities and the log-likelihood.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 2)
+        The points.
+    mixture : Mixture
+        The current parameters theta.
+
+    Returns
+    -------
+    resp : array of shape (n_samples, n_components)
+        ``resp[n, k] = pi_k N(x_n | mu_k, Sigma_k) / sum_j pi_j N(x_n | mu_j, Sigma_j)``;
+        each row sums to one.  Read-only.
+    log_likelihood : float
+        log p(X | theta) = sum_n log sum_k pi_k N(x_n | mu_k, Sigma_k).
+
+    Raises
+    ------
+    EmvizError
+        If ``X`` is not of shape (n_samples, 2) or holds NaN or infinity.
+    """
+    if not isinstance(mixture, Mixture):
+        raise EmvizError(f"mixture must be a Mixture; got {type(mixture).__name__}")
+    return e_step_prepared(prepare(X), mixture)
+
+
+def log_likelihood(X: object, mixture: Mixture) -> float:
+    """Total log-likelihood log p(X | theta) of ``mixture`` on ``X``."""
+    return e_step(X, mixture)[1]
+
+
+# ---------------------------------------------------------------------------
+# M-step
+
+
+def _floor_eigenvalues(cov: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Clip the eigenvalues of symmetric 2x2 matrices at ``floor``.
+
+    Maximising -N/2 log det S - 1/2 tr(S^-1 C) over matrices S whose
+    eigenvalues are at least ``floor`` gives S = V max(Lambda, floor) V^T,
+    where C = V Lambda V^T: the floor is the exact constrained maximiser,
+    unlike adding ``floor * I``, which moves every eigenvalue and can lower
+    the likelihood.  Matrices already above the floor are returned untouched
+    (bit for bit).
+
+    Parameters
+    ----------
+    cov : array of shape (K, 2, 2)
+    floor : float
+
+    Returns
+    -------
+    cov : array of shape (K, 2, 2)
+    clipped : bool array of shape (K,)
+    """
+    a = cov[:, 0, 0]
+    b = cov[:, 0, 1]
+    c = cov[:, 1, 1]
+    half_trace = 0.5 * (a + c)
+    radius = np.hypot(0.5 * (a - c), b)
+    # Smallest eigenvalue, computed without cancellation: det / largest.
+    largest = half_trace + radius
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smallest = np.where(largest > 0, (a * c - b * b) / largest, largest)
+    clipped = ~(smallest >= floor)
+    if np.any(clipped):
+        cov = cov.copy()
+        vals, vecs = np.linalg.eigh(cov[clipped])
+        vals = np.maximum(vals, floor)
+        fixed = np.einsum("kij,kj,klj->kil", vecs, vals, vecs)
+        fixed = 0.5 * (fixed + fixed.transpose(0, 2, 1))
+        cov[clipped] = fixed
+    return cov, clipped
+
+
+def m_step_prepared(
+    data: PreparedData, resp: np.ndarray, cov_type: str, floor: float
+) -> tuple[Mixture, np.ndarray, np.ndarray]:
+    """M-step on prepared data; see :func:`m_step`.
+
+    Returns
+    -------
+    mixture : Mixture
+    nk : array of shape (n_components,)
+        Responsibility mass of each component.
+    clipped : bool array of shape (n_components,)
+        Components whose covariance was held at the eigenvalue floor.
+    """
+    n = data.n_samples
+    r = np.ascontiguousarray(resp.T)  # (K, n): rows are contiguous
+    k = r.shape[0]
+    nk = r.sum(axis=1)
+    empty = ~(nk > 0)
+    safe_nk = np.where(empty, 1.0, nk)
+    # Means in centred coordinates.
+    mx = (r @ data.x) / safe_nk
+    my = (r @ data.y) / safe_nk
+    # A component with no responsibility at all has no maximiser; it is
+    # parked on the data mean (centred coordinate 0) with the data's
+    # covariance and weight 0, so it stays well defined and harmless.
+    mx[empty] = 0.0
+    my[empty] = 0.0
+    # Second pass: scatter around each component's own mean (centred
+    # two-pass moments; E[x x^T] - mu mu^T loses all precision far from 0).
+    sxx = np.zeros(k)
+    sxy = np.zeros(k)
+    syy = np.zeros(k)
+    mxc = mx.reshape(-1, 1)
+    myc = my.reshape(-1, 1)
+    width = min(_CHUNK, n)
+    dx_buf = np.empty((k, width))
+    dy_buf = np.empty((k, width))
+    rd_buf = np.empty((k, width))
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        m = stop - start
+        dx = dx_buf[:, :m]
+        dy = dy_buf[:, :m]
+        rd = rd_buf[:, :m]
+        rc = r[:, start:stop]
+        np.subtract(data.x[start:stop], mxc, out=dx)
+        np.subtract(data.y[start:stop], myc, out=dy)
+        np.multiply(rc, dx, out=rd)
+        sxx += np.vecdot(rd, dx)
+        sxy += np.vecdot(rd, dy)
+        np.multiply(rc, dy, out=rd)
+        syy += np.vecdot(rd, dy)
+    means = np.column_stack([mx, my]) + data.ref
+    weights = nk / n
+    global_var = None
+    if np.any(empty):
+        gx, gy = data.x, data.y
+        global_var = (
+            np.array(
+                [[gx @ gx, gx @ gy], [gx @ gy, gy @ gy]],
+            )
+            / n
+        )
+    if cov_type == "full":
+        cov = np.empty((k, 2, 2))
+        cov[:, 0, 0] = sxx / safe_nk
+        cov[:, 0, 1] = cov[:, 1, 0] = sxy / safe_nk
+        cov[:, 1, 1] = syy / safe_nk
+        if global_var is not None:
+            cov[empty] = global_var
+    elif cov_type == "tied":
+        shared = np.array([[sxx.sum(), sxy.sum()], [sxy.sum(), syy.sum()]]) / n
+        cov = np.broadcast_to(shared, (k, 2, 2)).copy()
+    elif cov_type == "diag":
+        cov = np.zeros((k, 2, 2))
+        cov[:, 0, 0] = sxx / safe_nk
+        cov[:, 1, 1] = syy / safe_nk
+        if global_var is not None:
+            cov[empty] = np.diag(np.diag(global_var))
+    elif cov_type == "spherical":
+        var = 0.5 * (sxx + syy) / safe_nk
+        if global_var is not None:
+            var[empty] = 0.5 * np.trace(global_var)
+        cov = var[:, None, None] * np.eye(2)
+    else:  # pragma: no cover - checked by callers
+        raise EmvizError(f"unknown cov_type {cov_type!r}")
+    cov, clipped = _floor_eigenvalues(cov, floor)
+    mixture = Mixture(weights=weights, means=means, covariances=cov, cov_type=cov_type)
+    return mixture, nk, clipped
+
+
+def m_step(
+    X: object,
+    resp: object,
+    cov_type: str = "full",
+    reg_covar: float = 1e-6,
+) -> Mixture:
+    """The parameters that maximise the expected complete-data log-likelihood.
+
+    With N_k = sum_n r_nk:
+
+    - pi_k = N_k / N
+    - mu_k = sum_n r_nk x_n / N_k
+    - Sigma_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k  ("full"), pooled over
+      components ("tied"), its diagonal ("diag"), or the mean of its
+      diagonal times I ("spherical"),
+
+    then every covariance eigenvalue is raised to at least
+    ``reg_covar * s2`` where ``s2`` is the data's mean per-axis variance.
+    Clipping eigenvalues is the exact maximiser under that constraint, so an
+    M-step never lowers the likelihood.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 2)
+    resp : array-like of shape (n_samples, n_components)
+        Non-negative, each row summing to one.
+    cov_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float, default 1e-6
+        Relative eigenvalue floor (unit-free).  A floor of
+        :data:`MIN_RELATIVE_FLOOR` applies even at 0.
+
+    Returns
+    -------
+    Mixture
+
+    Raises
+    ------
+    EmvizError
+        On bad shapes, non-finite values, negative ``reg_covar``.
+    """
+    check_cov_type(cov_type)
+    reg = check_reg_covar(reg_covar)
+    data = prepare(X)
+    r = check_resp(resp, data.n_samples)
+    return m_step_prepared(data, r, cov_type, data.floor(reg))[0]
+
+
+# ---------------------------------------------------------------------------
+# The EM loop
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """The state of EM after one half-step.
+
+    Attributes
+    ----------
+    iteration : int
+        0 for the starting point; iteration ``t`` has an "E" and an "M"
+        snapshot.
+    phase : {"init", "E", "M"}
+        The half-step that produced this snapshot.
+    mixture : Mixture
+        The parameters theta after this half-step (an E-step leaves them
+        unchanged).
+    resp : array of shape (n_samples, n_components) or None
+        The responsibilities q after this half-step: for "E" the posterior
+        under ``mixture``; for "M" the responsibilities the M-step used
+        (the posterior under the previous mixture); ``None`` for "init" and
+        for snapshots whose responsibilities were dropped to save memory.
+        Read-only.
+    log_likelihood : float
+        log p(X | mixture).
+    converged : bool
+        True on the M snapshot at which the gain per point fell below ``tol``.
+    collapsing : tuple of int
+        Components held at the covariance floor or carrying less than one
+        point's worth of responsibility.
+    """
+
+    iteration: int
+    phase: str
+    mixture: Mixture
+    resp: np.ndarray | None
+    log_likelihood: float
+    converged: bool = False
+    collapsing: tuple[int, ...] = ()
+
+    @property
+    def next_phase(self) -> str:
+        """The half-step that follows this one: "E" after "init" or "M", "M" after "E"."""
+        return "M" if self.phase == "E" else "E"
+
+    def without_resp(self) -> Snapshot:
+        """The same snapshot with ``resp`` dropped (history keeps parameters only)."""
+        if self.resp is None:
+            return self
+        return Snapshot(
+            self.iteration,
+            self.phase,
+            self.mixture,
+            None,
+            self.log_likelihood,
+            self.converged,
+            self.collapsing,
+        )
+
+
+def _collapsing(nk: np.ndarray, clipped: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.flatnonzero(clipped | (nk < COLLAPSE_MASS)))
+
+
+def iterate_em(
+    X: object,
+    start: Mixture | Snapshot,
+    *,
+    cov_type: str | None = None,
+    reg_covar: float = 1e-6,
+    tol: float = 1e-6,
+    max_iter: int = 500,
+    data: PreparedData | None = None,
+) -> Iterator[Snapshot]:
+    """Run EM, yielding an immutable :class:`Snapshot` after every half-step.
+
+    This is the only EM loop in emviz: the Step buttons, the worker thread,
+    :func:`fit` and the restarts all consume it.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 2)
+    start : Mixture or Snapshot
+        A mixture: the generator first yields the "init" snapshot, then
+        "E", "M", "E", ...  A snapshot (from an earlier run): the generator
+        continues with the half-step that follows it and does not yield it
+        again.
+    cov_type : str, optional
+        Covariance structure of the M-step; defaults to the start's.
+    reg_covar : float, default 1e-6
+        Relative eigenvalue floor, see :func:`m_step`.
+    tol : float, default 1e-6
+        Converged when an iteration raises the log-likelihood by less than
+        ``tol`` per point.
+    max_iter : int, default 500
+        Most iterations (E+M pairs) this call performs.
+    data : PreparedData, optional
+        ``prepare(X)`` computed already (then ``X`` is not read).
+
+    Yields
+    ------
+    Snapshot
+        The generator stops after the converged M snapshot, or after
+        ``max_iter`` iterations.
+    """
+    reg = check_reg_covar(reg_covar)
+    tol, max_iter = check_tol_max_iter(tol, max_iter)
+    if data is None:
+        data = prepare(X)
+    if isinstance(start, Snapshot):
+        snap = start
+    elif isinstance(start, Mixture):
+        snap = None
+    else:
+        raise EmvizError(f"start must be a Mixture or a Snapshot; got {type(start).__name__}")
+    mixture = start.mixture if snap is not None else start
+    cov_type = check_cov_type(cov_type or mixture.cov_type)
+    floor = data.floor(reg)
+    n = data.n_samples
+
+    # The posterior under the current mixture is computed once, right after
+    # the mixture is known: it gives that mixture's log-likelihood (shown on
+    # the M snapshot) and is the E snapshot's resp.
+    if snap is None:
+        resp, ll = e_step_prepared(data, mixture)
+        yield Snapshot(0, "init", mixture, None, ll)
+        iteration, phase, collapsing = 0, "init", ()
+    else:
+        iteration, phase, ll, collapsing = snap.iteration, snap.phase, snap.log_likelihood, ()
+        collapsing = snap.collapsing
+        if phase == "E" and snap.resp is not None:
+            resp = snap.resp
+        else:
+            resp, ll = e_step_prepared(data, mixture)
+            ll = snap.log_likelihood if phase == "E" else ll
+
+    done = 0
+    while done < max_iter:
+        if phase != "E":
+            iteration += 1
+            phase = "E"
+            yield Snapshot(iteration, "E", mixture, resp, ll, False, collapsing)
+        new_mixture, nk, clipped = m_step_prepared(data, resp, cov_type, floor)
+        new_resp, new_ll = e_step_prepared(data, new_mixture)
+        converged = abs(new_ll - ll) < tol * n
+        collapsing = _collapsing(nk, clipped)
+        phase = "M"
+        yield Snapshot(iteration, "M", new_mixture, resp, new_ll, converged, collapsing)
+        mixture, resp, ll = new_mixture, new_resp, new_ll
+        done += 1
+        if converged:
+            return
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """The outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    mixture : Mixture
+        The final parameters.
+    log_likelihoods : array of shape (n_iter + 1,)
+        log p(X | theta) at the start and after every M-step.
+    n_iter : int
+        Iterations performed.
+    converged : bool
+    resp : array of shape (n_samples, n_components)
+        Posterior responsibilities under the final mixture.
+    """
+
+    mixture: Mixture
+    log_likelihoods: np.ndarray
+    n_iter: int
+    converged: bool
+    resp: np.ndarray
+
+
+def fit(
+    X: object,
+    n_components: int,
+    *,
+    cov_type: str = "full",
+    init: str | Mixture = "kmeans++",
+    seed: int | None = None,
+    tol: float = 1e-6,
+    max_iter: int = 500,
+    reg_covar: float = 1e-6,
+) -> FitResult:
+    """Fit a Gaussian mixture to ``X`` by EM.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 2)
+    n_components : int
+    cov_type : {"full", "tied", "diag", "spherical"}
+    init : str or Mixture
+        An initialisation method of :func:`emviz.core.init.initialize`, or a
+        starting mixture (then ``n_components`` must match it).
+    seed : int, optional
+        Seed of the initialisation.
+    tol, max_iter, reg_covar
+        See :func:`iterate_em`.
+
+    Returns
+    -------
+    FitResult
+    """
+    from emviz.core.init import initialize
+
+    data = prepare(X)
+    if isinstance(init, Mixture):
+        if init.n_components != n_components:
+            raise EmvizError(
+                f"the starting mixture has {init.n_components} components, not {n_components}"
+            )
+        start = init
+    else:
+        start = initialize(
+            data.X, n_components, method=init, cov_type=cov_type, seed=seed, reg_covar=reg_covar
+        )
+    trace = []
+    last = None
+    for snap in iterate_em(
+        None, start, cov_type=cov_type, reg_covar=reg_covar, tol=tol, max_iter=max_iter, data=data
+    ):
+        if snap.phase != "E":
+            trace.append(snap.log_likelihood)
+        last = snap
+    assert last is not None
+    resp, _ = e_step_prepared(data, last.mixture)
+    return FitResult(
+        mixture=last.mixture,
+        log_likelihoods=np.array(trace),
+        n_iter=last.iteration,
+        converged=last.converged,
+        resp=resp,
+    )
+
+
+def bic(X: object, mixture: Mixture) -> float:
+    """Bayesian information criterion, -2 log p(X | theta) + p log N (lower is better)."""
+    data = prepare(X)
+    ll = e_step_prepared(data, mixture)[1]
+    return -2.0 * ll + mixture.n_parameters() * math.log(data.n_samples)
+
+
+def aic(X: object, mixture: Mixture) -> float:
+    """Akaike information criterion, -2 log p(X | theta) + 2p (lower is better)."""
+    return -2.0 * log_likelihood(X, mixture) + 2.0 * mixture.n_parameters()

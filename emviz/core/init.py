@@ -1,0 +1,152 @@
+"""Starting points for EM.
+
+Every method is deterministic for a given seed and never divides by zero on
+duplicate or identical points: where there are fewer distinct points than
+components, some components start on the same point, which is well defined
+(they share the responsibility equally).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emviz.core.em import PreparedData, m_step_prepared, prepare
+from emviz.core.errors import EmvizError
+from emviz.core.mixture import Mixture, check_cov_type
+from emviz.core.validation import check_n_components, check_reg_covar
+
+#: The initialisation methods, in the order a user interface offers them.
+INIT_METHODS: tuple[str, ...] = ("kmeans++", "kmeans", "random_from_data", "random_resp")
+
+_KMEANS_MAX_ITER = 100
+
+
+def _sq_dist(data: PreparedData, centers: np.ndarray) -> np.ndarray:
+    """Squared distances, array of shape (n_samples, n_centers), centred coordinates."""
+    dx = data.x[:, None] - centers[None, :, 0]
+    dy = data.y[:, None] - centers[None, :, 1]
+    return dx * dx + dy * dy
+
+
+def _kmeans_pp(data: PreparedData, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding (Arthur and Vassilvitskii 2007), centres in centred coordinates.
+
+    Each new centre is drawn with probability proportional to the squared
+    distance to the nearest centre chosen so far; when every point already
+    coincides with a centre (fewer distinct points than components) it is
+    drawn uniformly.
+    """
+    n = data.n_samples
+    pts = np.column_stack([data.x, data.y])
+    centers = np.empty((k, 2))
+    centers[0] = pts[rng.integers(n)]
+    closest = _sq_dist(data, centers[:1])[:, 0]
+    for j in range(1, k):
+        total = closest.sum()
+        if total > 0:
+            idx = int(rng.choice(n, p=closest / total))
+        else:
+            idx = int(rng.integers(n))
+        centers[j] = pts[idx]
+        np.minimum(closest, _sq_dist(data, centers[j : j + 1])[:, 0], out=closest)
+    return centers
+
+
+def _lloyd(data: PreparedData, centers: np.ndarray) -> np.ndarray:
+    """Lloyd's k-means iterations until the assignment stops changing."""
+    pts = np.column_stack([data.x, data.y])
+    labels = None
+    for _ in range(_KMEANS_MAX_ITER):
+        new = np.argmin(_sq_dist(data, centers), axis=1)
+        if labels is not None and np.array_equal(new, labels):
+            break
+        labels = new
+        for j in range(centers.shape[0]):
+            members = pts[labels == j]
+            if len(members):  # an empty cluster keeps its centre
+                centers[j] = members.mean(axis=0)
+    return centers
+
+
+def _from_centers(data: PreparedData, centers: np.ndarray, cov_type: str, floor: float) -> Mixture:
+    """Mixture with the given means, fitted to a hard assignment to the nearest centre.
+
+    Weights and covariances come from an M-step on one-hot responsibilities.
+    Ties (duplicate centres) share the points equally, so no component is
+    left empty unless no point is nearest to it.  An empty component gets
+    the data's covariance and a weight of one point's share, then the weights
+    are renormalised, so that it can still win points.
+    """
+    d2 = _sq_dist(data, centers)
+    nearest = d2 == d2.min(axis=1, keepdims=True)
+    resp = nearest / nearest.sum(axis=1, keepdims=True)
+    mix, nk, _ = m_step_prepared(data, resp, cov_type, floor)
+    weights = np.maximum(nk, 1.0)
+    weights /= weights.sum()
+    return Mixture(
+        weights=weights,
+        means=centers + data.ref,
+        covariances=mix.covariances,
+        cov_type=cov_type,
+    )
+
+
+def initialize(
+    X: object,
+    n_components: int,
+    method: str = "kmeans++",
+    cov_type: str = "full",
+    seed: int | None = None,
+    reg_covar: float = 1e-6,
+) -> Mixture:
+    """A starting mixture for EM.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 2)
+    n_components : int
+        K, from 1 to n_samples.
+    method : {"kmeans++", "kmeans", "random_from_data", "random_resp"}
+        - "kmeans++": means by k-means++ seeding, weights and covariances
+          from the hard assignment to the nearest mean.
+        - "kmeans": the same, after Lloyd's k-means from the k-means++ seeds.
+        - "random_from_data": K points drawn without replacement as means,
+          equal weights, every covariance the data's covariance.
+        - "random_resp": uniform random responsibilities, then an M-step.
+    cov_type : {"full", "tied", "diag", "spherical"}
+    seed : int, optional
+        Same seed, same result.
+    reg_covar : float
+        Relative eigenvalue floor, as in :func:`emviz.core.em.m_step`.
+
+    Returns
+    -------
+    Mixture
+    """
+    check_cov_type(cov_type)
+    reg = check_reg_covar(reg_covar)
+    data = prepare(X)
+    k = check_n_components(n_components, data.n_samples)
+    if method not in INIT_METHODS:
+        raise EmvizError(f"method must be one of {', '.join(INIT_METHODS)}; got {method!r}")
+    rng = np.random.default_rng(seed)
+    floor = data.floor(reg)
+    n = data.n_samples
+    if method == "kmeans++":
+        return _from_centers(data, _kmeans_pp(data, k, rng), cov_type, floor)
+    if method == "kmeans":
+        return _from_centers(data, _lloyd(data, _kmeans_pp(data, k, rng)), cov_type, floor)
+    if method == "random_from_data":
+        idx = rng.choice(n, size=k, replace=False)
+        ones = np.full((n, 1), 1.0)
+        whole, _, _ = m_step_prepared(data, ones, cov_type, floor)
+        return Mixture(
+            weights=np.full(k, 1.0 / k),
+            means=data.X[idx],
+            covariances=np.repeat(whole.covariances, k, axis=0),
+            cov_type=cov_type,
+        )
+    # random_resp
+    resp = rng.random((n, k))
+    resp /= resp.sum(axis=1, keepdims=True)
+    return m_step_prepared(data, resp, cov_type, floor)[0]

@@ -1,0 +1,138 @@
+"""Time one EM iteration (E-step + M-step) of emviz and of scikit-learn, side by side.
+
+Both run on the same data from the same starting mixture, in the same
+process, with BLAS held to one thread, full covariances.  For scikit-learn
+two figures are given: its own E-step and M-step methods (``_e_step`` then
+``_m_step``: exactly one E+M, the fair comparison), and one
+``fit(max_iter=1, warm_start=True)`` call, the public way to take one step,
+which also runs a final E-step for the labels.  Each figure is the median of
+``--repeat`` runs.  The log-likelihoods after the step are compared too.
+
+Run:  python tests/benchmarks/bench_em.py [--sizes 1e4 1e5 1e6] [--ks 3 10] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from emviz.core import initialize
+from emviz.core.em import e_step_prepared, m_step_prepared, prepare
+
+
+def make_data(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-10, 10, size=(12, 2))
+    labels = rng.integers(0, 12, size=n)
+    return centres[labels] + rng.normal(size=(n, 2)) * rng.uniform(0.3, 2.0, size=(12, 2))[labels]
+
+
+def timed(fns, repeat: int) -> list[float]:
+    """Median time of each function; the calls are interleaved so that load
+    on a shared machine falls on all of them alike."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, bucket in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - t0)
+    return [statistics.median(b) for b in times]
+
+
+def bench(n: int, k: int, repeat: int) -> dict:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    X = make_data(n)
+    start = initialize(X, k, method="random_from_data", seed=1)
+    data = prepare(X)
+    floor = data.floor(0.0)
+
+    def emviz_step():
+        resp, _ = e_step_prepared(data, start)
+        return m_step_prepared(data, resp, "full", floor)[0]
+
+    def make_gm():
+        return GaussianMixture(
+            k,
+            covariance_type="full",
+            reg_covar=0.0,
+            tol=0.0,
+            max_iter=1,
+            warm_start=True,
+            weights_init=start.weights,
+            means_init=start.means,
+            precisions_init=np.linalg.inv(start.covariances),
+        )
+
+    gm = make_gm()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)  # sets up the fitted attributes; one step from the start
+    sk_ll_after = gm.score(X) * n
+    # Put scikit-learn back at the start for the timed internal step.
+    gm.weights_ = start.weights.copy()
+    gm.means_ = start.means.copy()
+    gm.covariances_ = start.covariances.copy()
+    gm.precisions_cholesky_ = np.linalg.cholesky(np.linalg.inv(start.covariances))
+
+    def sklearn_internal():
+        _, log_resp = gm._e_step(X)
+        gm._m_step(X, log_resp)
+        # restore the start for the next repeat
+        gm.weights_, gm.means_ = start.weights.copy(), start.means.copy()
+        gm.precisions_cholesky_ = np.linalg.cholesky(np.linalg.inv(start.covariances))
+
+    def sklearn_fit():
+        g = make_gm()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            g.fit(X)
+
+    after = emviz_step()
+    emviz_ll_after = e_step_prepared(data, after)[1]
+    t_emviz, t_internal, t_fit = timed([emviz_step, sklearn_internal, sklearn_fit], repeat)
+    return {
+        "n": n,
+        "k": k,
+        "emviz_ms": 1e3 * t_emviz,
+        "sklearn_ms": 1e3 * t_internal,
+        "sklearn_fit_ms": 1e3 * t_fit,
+        "ratio": t_internal / t_emviz,
+        "ratio_fit": t_fit / t_emviz,
+        "ll_rel_diff": abs(emviz_ll_after - sk_ll_after) / abs(sk_ll_after),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1e4, 1e5, 1e6])
+    parser.add_argument("--ks", type=int, nargs="+", default=[3, 10])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with threadpool_limits(1):
+        blas = {lib["internal_api"]: lib["num_threads"] for lib in threadpool_info()}
+        print(f"BLAS threads: {blas}")
+        header = (
+            f"{'N':>9} {'K':>3} {'emviz ms':>9} {'sklearn ms':>11} {'ratio':>6} "
+            f"{'sk fit() ms':>12} {'ratio':>6} {'|dLL|/LL':>9}"
+        )
+        print(header)
+        for n in args.sizes:
+            for k in args.ks:
+                r = bench(int(n), k, args.repeat)
+                print(
+                    f"{r['n']:>9} {r['k']:>3} {r['emviz_ms']:>9.1f} {r['sklearn_ms']:>11.1f} "
+                    f"{r['ratio']:>5.1f}x {r['sklearn_fit_ms']:>12.1f} {r['ratio_fit']:>5.1f}x "
+                    f"{r['ll_rel_diff']:>9.1e}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
