@@ -7,6 +7,15 @@ Import it from a script or notebook::
     result = fit(data.X, 2, seed=0)
 """
 
+from emviz.core.bound import BoundTerms, bound_terms
+from emviz.core.datasets import (
+    DATASETS,
+    PRESETS,
+    GeneratedData,
+    load_dataset,
+    make_preset,
+    sample_mixture,
+)
 from emviz.core.em import (
     FitResult,
     PreparedData,
@@ -23,10 +32,23 @@ from emviz.core.em import (
 from emviz.core.errors import DataFileError, EmvizError
 from emviz.core.geometry import ellipse_axes, ellipse_points
 from emviz.core.init import INIT_METHODS, initialize
+from emviz.core.io import LoadCancelled, LoadedPoints, load_points, numeric_columns
 from emviz.core.mixture import COV_TYPES, Mixture
 
 __all__ = [
     "COV_TYPES",
+    "DATASETS",
+    "PRESETS",
+    "BoundTerms",
+    "GeneratedData",
+    "LoadCancelled",
+    "LoadedPoints",
+    "bound_terms",
+    "load_dataset",
+    "load_points",
+    "make_preset",
+    "numeric_columns",
+    "sample_mixture",
     "INIT_METHODS",
     "DataFileError",
     "EmvizError",

@@ -211,6 +211,36 @@ def _exact_log_density(
     np.subtract(const, dx, out=out)
 
 
+def _weighted_log_density(
+    data: PreparedData,
+    terms: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]],
+    start: int,
+    stop: int,
+    out: np.ndarray,
+) -> None:
+    """log(pi_k N(x_n | mu_k, Sigma_k)) for points start:stop, into ``out`` of shape (K, m)."""
+    weights, exact, exact_terms = terms
+    np.matmul(weights, data.features[:, start:stop], out=out)
+    for j in exact:
+        _exact_log_density(data.x[start:stop], data.y[start:stop], j, exact_terms, out[j])
+
+
+def weighted_log_density(data: PreparedData, mixture: Mixture) -> np.ndarray:
+    """log(pi_k N(x_n | mu_k, Sigma_k)) for every component and point.
+
+    Returns
+    -------
+    array of shape (n_components, n_samples)
+        Note the layout: one row per component.
+    """
+    terms = _log_density_terms(mixture, data)
+    out = np.empty((mixture.n_components, data.n_samples))
+    for start in range(0, data.n_samples, _CHUNK):
+        stop = min(start + _CHUNK, data.n_samples)
+        _weighted_log_density(data, terms, start, stop, out[:, start:stop])
+    return out
+
+
 def e_step_prepared(data: PreparedData, mixture: Mixture) -> tuple[np.ndarray, float]:
     """E-step on prepared data; see :func:`e_step`.
 
@@ -223,16 +253,13 @@ def e_step_prepared(data: PreparedData, mixture: Mixture) -> tuple[np.ndarray, f
     """
     n = data.n_samples
     k = mixture.n_components
-    weights, exact, terms = _log_density_terms(mixture, data)
+    terms = _log_density_terms(mixture, data)
     resp_t = np.empty((k, n))
     total = 0.0
     for start in range(0, n, _CHUNK):
         stop = min(start + _CHUNK, n)
-        # log(pi_k N(x | mu_k, Sigma_k)) for every component: shape (K, m).
         log_prob = resp_t[:, start:stop]
-        np.matmul(weights, data.features[:, start:stop], out=log_prob)
-        for j in exact:
-            _exact_log_density(data.x[start:stop], data.y[start:stop], j, terms, log_prob[j])
+        _weighted_log_density(data, terms, start, stop, log_prob)
         # log-sum-exp over components, shifted by the largest term so that a
         # point thousands of standard deviations away neither underflows to
         # exp(-inf) = 0 for every component nor gives 0/0.
@@ -240,7 +267,7 @@ def e_step_prepared(data: PreparedData, mixture: Mixture) -> tuple[np.ndarray, f
         log_prob -= peak
         np.exp(log_prob, out=log_prob)
         norm = log_prob.sum(axis=0)
-        log_prob /= norm
+        log_prob *= 1.0 / norm
         total += float(peak.sum()) + float(np.log(norm).sum())
     resp_t.setflags(write=False)
     return resp_t.T, total
