@@ -562,6 +562,7 @@ def iterate_em(
     tol: float = 1e-6,
     max_iter: int = 500,
     data: PreparedData | None = None,
+    assignment: str = "soft",
 ) -> Iterator[Snapshot]:
     """Run EM, yielding an immutable :class:`Snapshot` after every half-step.
 
@@ -587,6 +588,12 @@ def iterate_em(
         Most iterations (E+M pairs) this call performs.
     data : PreparedData, optional
         ``prepare(X)`` computed already (then ``X`` is not read).
+    assignment : {"soft", "hard"}
+        "soft" is EM.  "hard" is classification EM: the E-step gives each
+        point wholly to its most probable component (one-hot
+        responsibilities), and the M-step fits to that partition.  It
+        maximises the classification likelihood, so log p(X | theta), which
+        the snapshots still report, may fall.
 
     Yields
     ------
@@ -596,6 +603,9 @@ def iterate_em(
     """
     reg = check_reg_covar(reg_covar)
     tol, max_iter = check_tol_max_iter(tol, max_iter)
+    if assignment not in ("soft", "hard"):
+        raise EmvizError(f"assignment must be 'soft' or 'hard'; got {assignment!r}")
+    posterior = e_step_prepared if assignment == "soft" else _hard_e_step
     if data is None:
         data = prepare(X)
     if isinstance(start, Snapshot):
@@ -613,7 +623,7 @@ def iterate_em(
     # the mixture is known: it gives that mixture's log-likelihood (shown on
     # the M snapshot) and is the E snapshot's resp.
     if snap is None:
-        resp, ll = e_step_prepared(data, mixture)
+        resp, ll = posterior(data, mixture)
         yield Snapshot(0, "init", mixture, None, ll)
         iteration, phase, collapsing = 0, "init", ()
     else:
@@ -622,7 +632,7 @@ def iterate_em(
         if phase == "E" and snap.resp is not None:
             resp = snap.resp
         else:
-            resp, ll = e_step_prepared(data, mixture)
+            resp, ll = posterior(data, mixture)
             ll = snap.log_likelihood if phase == "E" else ll
 
     done = 0
@@ -632,7 +642,7 @@ def iterate_em(
             phase = "E"
             yield Snapshot(iteration, "E", mixture, resp, ll, False, collapsing)
         new_mixture, nk, clipped = m_step_prepared(data, resp, cov_type, floor)
-        new_resp, new_ll = e_step_prepared(data, new_mixture)
+        new_resp, new_ll = posterior(data, new_mixture)
         converged = abs(new_ll - ll) < tol * n
         collapsing = _collapsing(nk, clipped)
         phase = "M"
@@ -641,6 +651,19 @@ def iterate_em(
         done += 1
         if converged:
             return
+
+
+def _hard_e_step(data: PreparedData, mixture: Mixture) -> tuple[np.ndarray, float]:
+    """One-hot responsibilities of the most probable component, and log p(X | theta).
+
+    Ties go to the lower component index (``argmax``).
+    """
+    resp, ll = e_step_prepared(data, mixture)
+    k = mixture.n_components
+    hard_t = np.zeros((k, data.n_samples))
+    hard_t[np.argmax(resp, axis=1), np.arange(data.n_samples)] = 1.0
+    hard_t.setflags(write=False)
+    return hard_t.T, ll
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,10 +8,13 @@ components, some components start on the same point, which is well defined
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from emviz.core.em import PreparedData, m_step_prepared, prepare
 from emviz.core.errors import EmvizError
+from emviz.core.kmeans import iterate_kmeans
 from emviz.core.mixture import Mixture, check_cov_type
 from emviz.core.validation import check_n_components, check_reg_covar
 
@@ -53,19 +56,12 @@ def _kmeans_pp(data: PreparedData, k: int, rng: np.random.Generator) -> np.ndarr
 
 
 def _lloyd(data: PreparedData, centers: np.ndarray) -> np.ndarray:
-    """Lloyd's k-means iterations until the assignment stops changing."""
-    pts = np.column_stack([data.x, data.y])
-    labels = None
-    for _ in range(_KMEANS_MAX_ITER):
-        new = np.argmin(_sq_dist(data, centers), axis=1)
-        if labels is not None and np.array_equal(new, labels):
-            break
-        labels = new
-        for j in range(centers.shape[0]):
-            members = pts[labels == j]
-            if len(members):  # an empty cluster keeps its centre
-                centers[j] = members.mean(axis=0)
-    return centers
+    """Lloyd's k-means from ``centers`` until the assignment stops changing."""
+    steps = iterate_kmeans(
+        None, centers + data.ref, data=data, max_iter=_KMEANS_MAX_ITER, score=False
+    )
+    (last,) = deque(steps, maxlen=1)
+    return last.mixture.means - data.ref
 
 
 def _from_centers(data: PreparedData, centers: np.ndarray, cov_type: str, floor: float) -> Mixture:

@@ -503,3 +503,36 @@ def test_core_sources_mention_no_qt():
     for path in Path(emviz.core.__file__).parent.glob("*.py"):
         text = path.read_text()
         assert "PySide6" not in text and "pyqtgraph" not in text, path
+
+
+def test_hard_em_gives_one_hot_responsibilities_of_the_most_probable_component():
+    X = blobs()
+    start = initialize(X, 3, seed=4, method="random_from_data")
+    snaps = list(iterate_em(X, start, assignment="hard", max_iter=50))
+    for prev, snap in zip(snaps, snaps[1:]):
+        if snap.phase == "E":
+            soft, _ = e_step(X, snap.mixture)
+            expected = np.eye(3)[soft.argmax(axis=1)]
+            np.testing.assert_array_equal(snap.resp, expected)
+        else:
+            # The M-step on a partition: per-cluster sample moments.
+            labels = np.asarray(snap.resp).argmax(axis=1)
+            for k in range(3):
+                if (labels == k).any():
+                    np.testing.assert_allclose(snap.mixture.means[k], X[labels == k].mean(0))
+    assert snaps[-1].converged
+
+
+def test_kmeans_path_matches_lloyd():
+    from emviz.core.kmeans import iterate_kmeans
+
+    X = blobs()
+    start = X[[0, 1, 2]]
+    snaps = list(iterate_kmeans(X, start))
+    assert snaps[-1].converged
+    centers = start.copy()
+    for _ in range(100):  # Lloyd's algorithm written out
+        labels = np.argmin(((X[:, None] - centers[None]) ** 2).sum(-1), axis=1)
+        centers = np.array([X[labels == k].mean(0) for k in range(3)])
+    np.testing.assert_allclose(snaps[-1].mixture.means, centers, rtol=1e-12)
+    assert [s.phase for s in snaps[:3]] == ["init", "E", "M"]
