@@ -33,7 +33,9 @@ from emviz.core.errors import DataFileError, EmvizError
 from emviz.core.geometry import ellipse_axes, ellipse_points
 from emviz.core.init import INIT_METHODS, initialize
 from emviz.core.io import LoadCancelled, LoadedPoints, load_points, numeric_columns
+from emviz.core.matching import ParameterErrors, match_components, parameter_errors, same_solution
 from emviz.core.mixture import COV_TYPES, Mixture
+from emviz.core.restarts import LocalMaximum, RestartRun, RestartsResult, run_restarts
 
 __all__ = [
     "COV_TYPES",
@@ -41,6 +43,14 @@ __all__ = [
     "PRESETS",
     "BoundTerms",
     "GeneratedData",
+    "LocalMaximum",
+    "ParameterErrors",
+    "RestartRun",
+    "RestartsResult",
+    "match_components",
+    "parameter_errors",
+    "run_restarts",
+    "same_solution",
     "LoadCancelled",
     "LoadedPoints",
     "bound_terms",

@@ -81,3 +81,25 @@ def test_resp_of_the_wrong_width_is_refused():
     mix = initialize(X, 2, seed=0)
     with pytest.raises(ValueError, match="2 components"):
         bound_terms(X, mix, np.full((4, 3), 1 / 3))
+
+
+def test_snapshots_carry_the_bound_when_asked():
+    for X, _ in runs():
+        start = initialize(X, 3, method="random_from_data", seed=9)
+        snaps = list(iterate_em(X, start, tol=0.0, max_iter=10, bound=True))
+        for snap in snaps:
+            resp = snap.resp
+            if resp is None:  # "init": the terms are for the posterior
+                from emviz.core import e_step
+
+                resp = e_step(X, snap.mixture)[0]
+            t = bound_terms(X, snap.mixture, resp)
+            scale = abs(t.log_likelihood)
+            assert snap.expected_complete == pytest.approx(t.expected_complete, rel=1e-9)
+            assert snap.entropy == pytest.approx(t.entropy, rel=1e-9, abs=1e-9 * scale)
+            assert snap.lower_bound == pytest.approx(t.lower_bound, rel=1e-9)
+            assert snap.kl == pytest.approx(t.kl, abs=1e-9 * scale)
+        # Without the option the fields are NaN and the trace is the same.
+        plain = list(iterate_em(X, start, tol=0.0, max_iter=10))
+        assert all(np.isnan(s.expected_complete) for s in plain)
+        assert [s.log_likelihood for s in plain] == [s.log_likelihood for s in snaps]
