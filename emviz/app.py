@@ -1,0 +1,142 @@
+"""Command line and application start-up.
+
+``emviz`` with no argument opens on Old Faithful with K = 2 initialised;
+``emviz FILE`` opens a data file; see ``emviz --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from emviz.core.datasets import DATASETS
+from emviz.core.init import INIT_METHODS
+from emviz.core.mixture import COV_TYPES
+
+__all__ = ["build_parser", "create_main_window", "main"]
+
+DEFAULT_DATASET = "old_faithful"
+
+
+def _k(text: str) -> int:
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"K must be an integer; got {text!r}") from None
+    if not 1 <= k <= 10:
+        raise argparse.ArgumentTypeError(f"K must be between 1 and 10; got {k}")
+    return k
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the seed must be an integer; got {text!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"the seed must be 0 or more; got {seed}")
+    return seed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emviz",
+        description="See the Expectation-Maximization algorithm fit a 2D Gaussian mixture, "
+        "step by step. With no argument, opens on the Old Faithful data with K = 2.",
+    )
+    parser.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="data file: CSV, TSV, whitespace-separated text or .npy (two numeric columns "
+        "are used; with more you are asked which)",
+    )
+    parser.add_argument(
+        "--dataset", choices=sorted(DATASETS), help="open a bundled data set instead of a file"
+    )
+    parser.add_argument(
+        "--k", type=_k, default=2, metavar="K", help="number of components, 1 to 10 (default 2)"
+    )
+    parser.add_argument(
+        "--cov-type", choices=COV_TYPES, default="full", help="covariance structure (default full)"
+    )
+    parser.add_argument(
+        "--init",
+        choices=INIT_METHODS,
+        default="kmeans++",
+        help="initialisation method (default kmeans++)",
+    )
+    parser.add_argument(
+        "--seed", type=_seed, default=0, help="seed of the initialisation (default 0)"
+    )
+    return parser
+
+
+def _strip_program(argv: Sequence[str]) -> list[str]:
+    """Accept sys.argv-style lists (program name first) as well as bare arguments."""
+    argv = list(argv)
+    if argv:
+        first = Path(argv[0]).name
+        if first in ("emviz", "emviz.exe", "__main__.py", "emviz-script.py") or first.endswith(
+            "app.py"
+        ):
+            return argv[1:]
+    return argv
+
+
+def create_main_window(argv: Sequence[str] | None = None):
+    """Build the main window (a QApplication must exist), loaded and initialised.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments, with or without the program name first;
+        default ``sys.argv``.
+
+    Returns
+    -------
+    MainWindow
+        Not shown; its ``session`` holds the data and the history.
+    """
+    from emviz.ui.style import configure_pyqtgraph
+
+    args = build_parser().parse_args(_strip_program(sys.argv if argv is None else argv))
+    configure_pyqtgraph()
+    from emviz.session import Session
+    from emviz.ui.main_window import MainWindow
+
+    session = Session()
+    session.update_settings(
+        n_components=args.k, cov_type=args.cov_type, init=args.init, seed=args.seed
+    )
+    window = MainWindow(session)
+    session.setParent(window)
+    loaded = False
+    if args.file:
+        loaded = window.open_file(args.file)
+    elif args.dataset:
+        loaded = session.load_dataset(args.dataset)
+    if not loaded:
+        session.load_dataset(DEFAULT_DATASET)
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``emviz`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    build_parser().parse_args(argv)  # --help and usage errors before Qt starts
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["emviz"])
+    app.setApplicationName("emviz")
+    app.setOrganizationName("emviz")
+    window = create_main_window(argv)
+    app.aboutToQuit.connect(window.session.shutdown)
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,566 @@
+"""The one mutable model of the explorer window.
+
+A :class:`Session` holds the data, the settings, the history of EM
+snapshots and the run control. Views redraw from its signals and call its
+intents (``step_e``, ``run``, ``load_file``...); they never talk to each
+other. It can be driven with no window at all, from a test or a script.
+
+History keeps the parameters of every half-step; responsibilities (N x K
+floats, the bulk of the memory) are kept only for the snapshot shown and
+recomputed when another one is shown: for an "E" snapshot they are the
+posterior under its own mixture, for an "M" snapshot the posterior under
+the previous snapshot's mixture (what the M-step used).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from emviz.core.em import PreparedData, Snapshot, e_step_prepared, iterate_em, prepare
+from emviz.core.errors import EmvizError
+from emviz.core.init import INIT_METHODS, initialize
+from emviz.core.mixture import COV_TYPES, Mixture
+from emviz.worker import EMWorker, RunControl
+
+__all__ = ["MAX_COMPONENTS", "Session", "Settings"]
+
+MAX_COMPONENTS = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user chose. Changing the first four re-initialises."""
+
+    n_components: int = 2
+    cov_type: str = "full"
+    init: str = "kmeans++"
+    seed: int = 0
+    reg_covar: float = 1e-6
+    tol: float = 1e-6
+    max_iter: int = 500
+
+
+_REINIT_FIELDS = ("n_components", "cov_type", "init", "seed")
+
+
+class Session(QObject):
+    """Data, settings, history and run control.
+
+    Signals
+    -------
+    data_changed()
+        New points (the history was reset with them).
+    settings_changed()
+        A setting changed (also when the session adjusted one, e.g. K clamped).
+    history_changed()
+        Snapshots were added or dropped.
+    snapshot_changed()
+        The snapshot shown (``current``) changed.
+    run_started(), run_finished(str)
+        A run began; a run ended, with the reason ("converged", "max_iter",
+        "stopped", "error"). Pausing does not finish a run.
+    run_state_changed()
+        running / paused flags changed.
+    error(str)
+        Something the user asked for failed; the message says what and where.
+    selection_changed()
+        The point whose responsibilities are inspected changed.
+    message(str)
+        Information for the status bar.
+    """
+
+    data_changed = Signal()
+    settings_changed = Signal()
+    history_changed = Signal()
+    snapshot_changed = Signal()
+    run_started = Signal()
+    run_finished = Signal(str)
+    run_state_changed = Signal()
+    selection_changed = Signal()
+    error = Signal(str)
+    message = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = Settings()
+        self.X: np.ndarray | None = None
+        self.data: PreparedData | None = None
+        self.data_name = ""
+        self.columns: tuple[str, str] = ("x", "y")
+        self.history: list[Snapshot] = []
+        self.index = -1
+        self.delay = 0.2
+        self.selected: int | None = None
+        self._resp_cache: tuple[int, np.ndarray | None] | None = None
+        # Run control: the worker and its thread are kept as attributes; a
+        # dropped reference ends in "QThread: Destroyed while thread is still running".
+        self._run_id = 0
+        self.running = False
+        self.paused = False
+        self.control: RunControl | None = None
+        self.worker: EMWorker | None = None
+        self.thread: QThread | None = None
+        self._threads: dict[int, tuple[QThread, EMWorker, RunControl]] = {}
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def n_samples(self) -> int:
+        return 0 if self.data is None else self.data.n_samples
+
+    @property
+    def current(self) -> Snapshot | None:
+        """The snapshot shown, with its responsibilities (None for "init")."""
+        if not self.history:
+            return None
+        snap = self.history[self.index]
+        if snap.phase == "init":
+            return snap
+        return replace(snap, resp=self.resp_at(self.index))
+
+    def resp_at(self, index: int) -> np.ndarray | None:
+        """Responsibilities of snapshot ``index``, array of shape (n_samples, K) or None."""
+        if self._resp_cache is not None and self._resp_cache[0] == index:
+            return self._resp_cache[1]
+        snap = self.history[index]
+        if snap.phase == "init" or self.data is None:
+            resp = None
+        elif snap.phase == "E" or index == 0:
+            resp = e_step_prepared(self.data, snap.mixture)[0]
+        else:
+            resp = e_step_prepared(self.data, self.history[index - 1].mixture)[0]
+        self._resp_cache = (index, resp)
+        return resp
+
+    @property
+    def at_end(self) -> bool:
+        return self.index == len(self.history) - 1
+
+    @property
+    def next_phase(self) -> str:
+        snap = self.history[self.index] if self.history else None
+        return "E" if snap is None else snap.next_phase
+
+    @property
+    def can_run(self) -> bool:
+        """Whether Run would do anything (not converged, below max_iter)."""
+        if not self.history:
+            return False
+        snap = self.history[self.index]
+        return not snap.converged and self._remaining_iterations(snap) > 0
+
+    def _remaining_iterations(self, snap: Snapshot) -> int:
+        # An "E" snapshot's iteration is finished by the next M-step.
+        return self.settings.max_iter - snap.iteration + (1 if snap.phase == "E" else 0)
+
+    # ------------------------------------------------------------------ data
+
+    def load_points(self, X: object, name: str = "", columns: tuple[str, str] = ("x", "y")):
+        """Use new points and re-initialise.
+
+        Raises
+        ------
+        EmvizError
+            If ``X`` is not an array of shape (n_samples, 2) of finite numbers;
+            the previous data and history are then untouched.
+        """
+        data = prepare(X)
+        if data.n_samples < 1:
+            raise EmvizError("no points")
+        settings = self.settings
+        if settings.n_components > data.n_samples:
+            settings = replace(settings, n_components=data.n_samples)
+        mixture = self._initial_mixture(data, settings)
+        self._stop_runs()
+        self.data = data
+        self.X = data.X
+        self.data_name = name
+        self.columns = tuple(columns)
+        adjusted = settings != self.settings
+        self.settings = settings
+        self._set_start(mixture)
+        self.selected = None
+        self.data_changed.emit()
+        self.selection_changed.emit()
+        if adjusted:
+            self.settings_changed.emit()
+            self.message.emit(f"K lowered to {settings.n_components}: only that many points")
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+
+    def _report(self, exc: Exception) -> bool:
+        self.error.emit(str(exc))
+        return False
+
+    def load_file(self, path: str | Path, columns=None) -> bool:
+        """Load two columns of a data file; on failure emit ``error`` and keep everything."""
+        from emviz.core.io import load_points
+
+        try:
+            loaded = load_points(path, columns)
+            self.load_points(loaded.X, Path(loaded.path).name, loaded.columns)
+        except (OSError, ValueError) as exc:  # DataFileError and EmvizError are ValueErrors
+            return self._report(exc)
+        if loaded.n_dropped:
+            self.message.emit(f"{loaded.n_dropped} rows with missing values were skipped")
+        return True
+
+    def load_dataset(self, name: str) -> bool:
+        """Load a bundled data set (see :data:`emviz.core.datasets.DATASETS`)."""
+        from emviz.core.datasets import load_dataset
+
+        try:
+            loaded = load_dataset(name)
+            self.load_points(loaded.X, name, loaded.columns)
+        except (OSError, ValueError) as exc:
+            return self._report(exc)
+        return True
+
+    def generate(self, preset: str, n_samples: int, seed: int, n_components: int | None) -> bool:
+        """Sample points from a preset (see :data:`emviz.core.datasets.PRESETS`)."""
+        from emviz.core.datasets import make_preset
+
+        try:
+            gen = make_preset(preset, n_samples, seed, n_components)
+            self.load_points(gen.X, f"{preset} (seed {seed})")
+        except ValueError as exc:
+            return self._report(exc)
+        return True
+
+    def add_points(self, points: object) -> bool:
+        """Add points to the data; EM restarts from the mixture shown, on the new data."""
+        try:
+            new = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+            X = new if self.X is None else np.vstack([self.X, new])
+            data = prepare(X)
+        except ValueError as exc:
+            return self._report(exc)
+        self._stop_runs()
+        mixture = self.history[self.index].mixture if self.history else None
+        self.data = data
+        self.X = data.X
+        if mixture is None:
+            if data.n_samples < self.settings.n_components:
+                self.history, self.index, self._resp_cache = [], -1, None
+                self.data_changed.emit()
+                self.history_changed.emit()
+                self.snapshot_changed.emit()
+                self.message.emit(f"{data.n_samples} points: add more to fit K components")
+                return True
+            mixture = self._initial_mixture(data, self.settings)
+        self._set_start(mixture)
+        self.data_changed.emit()
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+        return True
+
+    def select(self, index: int | None) -> None:
+        """Inspect point ``index`` (None: no point)."""
+        if index is not None and not 0 <= index < self.n_samples:
+            index = None
+        if index != self.selected:
+            self.selected = index
+            self.selection_changed.emit()
+
+    # -------------------------------------------------------------- settings
+
+    def update_settings(self, **changes) -> bool:
+        """Change settings; K, cov_type, init or seed re-initialise (keeping the data)."""
+        try:
+            new = replace(self.settings, **changes)
+            _check_settings(new)
+        except (TypeError, ValueError) as exc:
+            return self._report(exc)
+        if new == self.settings:
+            return True
+        reinit = any(getattr(new, f) != getattr(self.settings, f) for f in _REINIT_FIELDS)
+        if reinit and self.data is not None:
+            try:
+                mixture = self._initial_mixture(self.data, new)
+            except ValueError as exc:
+                self.settings_changed.emit()  # let the controls show the old values again
+                return self._report(exc)
+            self._stop_runs()
+            self.settings = new
+            self._set_start(mixture)
+            self.settings_changed.emit()
+            self.history_changed.emit()
+            self.snapshot_changed.emit()
+        else:
+            self.settings = new
+            self.settings_changed.emit()
+            self.run_state_changed.emit()  # can_run depends on max_iter
+        return True
+
+    def reinitialize(self) -> bool:
+        """Start again from a new initialisation (the next seed)."""
+        return self.update_settings(seed=self.settings.seed + 1)
+
+    def _initial_mixture(self, data: PreparedData, settings: Settings) -> Mixture:
+        return initialize(
+            data.X,
+            settings.n_components,
+            method=settings.init,
+            cov_type=settings.cov_type,
+            seed=settings.seed,
+            reg_covar=settings.reg_covar,
+        )
+
+    def _set_start(self, mixture: Mixture) -> None:
+        first = next(iterate_em(None, mixture, data=self.data, **self._em_kwargs()))
+        self.history = [first]
+        self.index = 0
+        self._resp_cache = None
+
+    def _em_kwargs(self) -> dict:
+        s = self.settings
+        return dict(cov_type=s.cov_type, reg_covar=s.reg_covar, tol=s.tol)
+
+    # ---------------------------------------------------------------- history
+
+    def set_index(self, index: int) -> None:
+        """Show snapshot ``index`` (clipped to the history); stops a run."""
+        if not self.history:
+            return
+        index = int(min(max(index, 0), len(self.history) - 1))
+        if index == self.index:
+            return
+        self._stop_runs()
+        self.index = index
+        self.snapshot_changed.emit()
+
+    def back(self) -> None:
+        self.set_index(self.index - 1)
+
+    def forward(self) -> None:
+        self.set_index(self.index + 1)
+
+    def reset(self) -> None:
+        """Show the initial mixture again (the history stays until the next step)."""
+        self.set_index(0)
+
+    def _truncate(self) -> None:
+        """Drop the snapshots after the one shown: stepping from the past rewrites the future."""
+        if not self.at_end:
+            del self.history[self.index + 1 :]
+            self.history_changed.emit()
+
+    def _append(self, snap: Snapshot) -> None:
+        self.history.append(snap.without_resp())
+        self.index = len(self.history) - 1
+        self._resp_cache = (self.index, snap.resp)
+
+    # ---------------------------------------------------------------- stepping
+
+    def _start_snapshot(self) -> Snapshot:
+        snap = self.history[self.index]
+        if snap.phase == "E":
+            snap = replace(snap, resp=self.resp_at(self.index))
+        return snap
+
+    def _half_step(self) -> Snapshot:
+        gen = iterate_em(
+            None, self._start_snapshot(), data=self.data, max_iter=1, **self._em_kwargs()
+        )
+        return next(gen)
+
+    def step(self, phase: str | None = None) -> bool:
+        """One half-step; ``phase`` ("E" or "M") must be the next one if given."""
+        if not self.history:
+            return False
+        if phase is not None and phase != self.next_phase:
+            self.message.emit(f"the next step is the {self.next_phase}-step, not the {phase}-step")
+            return False
+        self._stop_runs()
+        self._truncate()
+        try:
+            snap = self._half_step()
+        except ValueError as exc:
+            return self._report(exc)
+        self._append(snap)
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+        return True
+
+    def step_e(self) -> bool:
+        return self.step("E")
+
+    def step_m(self) -> bool:
+        return self.step("M")
+
+    def step_iteration(self) -> bool:
+        """A full iteration: the half-steps up to and including the next M-step."""
+        if not self.step():
+            return False
+        if self.history[self.index].phase == "E":
+            return self.step("M")
+        return True
+
+    # ---------------------------------------------------------------- running
+
+    def set_delay(self, seconds: float) -> None:
+        """Pause after each half-step of a run, in seconds (takes effect at once)."""
+        self.delay = max(0.0, float(seconds))
+        if self.control is not None:
+            self.control.delay = self.delay
+
+    def toggle_run(self) -> None:
+        """Run, Pause or Resume (the R key and the Run button)."""
+        if self.running:
+            self.pause()
+        else:
+            self.run()
+
+    def run(self) -> bool:
+        """Run EM to convergence on a worker thread, from the snapshot shown."""
+        if self.running or not self.history:
+            return False
+        snap = self.history[self.index]
+        if not self.can_run:
+            why = "converged" if snap.converged else "max_iter reached"
+            self.message.emit(f"nothing to run: {why}")
+            if self.paused:
+                self.paused = False
+                self.run_state_changed.emit()
+                self.run_finished.emit("converged" if snap.converged else "max_iter")
+            return False
+        self._truncate()
+        start = self._start_snapshot()  # iterate_em continues after it
+        self._run_id += 1
+        control = RunControl(self.delay)
+        worker = EMWorker(
+            self._run_id,
+            self.data,
+            start,
+            control,
+            max_iter=self._remaining_iterations(snap),
+            **self._em_kwargs(),
+        )
+        thread = QThread()
+        thread.setObjectName(f"emviz-run-{self._run_id}")
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.snapshot.connect(self._on_snapshot)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_worker_finished)
+        worker.finished.connect(thread.quit)
+        run_id = self._run_id
+        thread.finished.connect(lambda: self._on_thread_finished(run_id))
+        self.control, self.worker, self.thread = control, worker, thread
+        self._threads[run_id] = (thread, worker, control)
+        was_paused = self.paused
+        self.running, self.paused = True, False
+        thread.start()
+        if not was_paused:
+            self.run_started.emit()
+        self.run_state_changed.emit()
+        return True
+
+    def pause(self) -> None:
+        """Hold the run at the snapshot shown; :meth:`run` resumes from there.
+
+        The worker is stopped (so nothing more arrives, and scrubbing or
+        stepping while paused needs no coordination); resuming starts a new
+        worker from the current snapshot, which continues EM exactly.
+        """
+        if not self.running:
+            return
+        self._stop_worker()
+        self.paused = True
+        self.run_state_changed.emit()
+        self.message.emit("paused")
+
+    def stop(self) -> None:
+        """End the run now; the state is the last snapshot received."""
+        if not (self.running or self.paused):
+            return
+        self._stop_worker()
+        self.paused = False
+        self.run_state_changed.emit()
+        self.run_finished.emit("stopped")
+
+    def _stop_runs(self) -> None:
+        """Any intent that changes the state ends a run first."""
+        self.stop()
+
+    def _stop_worker(self) -> None:
+        if self.control is not None:
+            self.control.stop.set()
+        # Snapshots already queued from this run are ignored from now on.
+        self._run_id += 1
+        self.running = False
+        self.control = self.worker = None
+
+    @Slot(int, object)
+    def _on_snapshot(self, run_id: int, snap: Snapshot) -> None:
+        if run_id != self._run_id or not self.running:
+            return
+        self._append(snap)
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+
+    @Slot(int, str)
+    def _on_failed(self, run_id: int, message: str) -> None:
+        if run_id == self._run_id:
+            self.error.emit(f"EM stopped: {message}")
+
+    @Slot(int, str)
+    def _on_worker_finished(self, run_id: int, reason: str) -> None:
+        if run_id != self._run_id or not self.running:
+            return
+        self.running = False
+        self.control = self.worker = None
+        self.run_state_changed.emit()
+        if reason == "converged":
+            self.message.emit(f"converged after {self.history[self.index].iteration} iterations")
+        elif reason == "max_iter":
+            self.message.emit(f"stopped at max_iter = {self.settings.max_iter} iterations")
+        self.run_finished.emit(reason)
+
+    def _on_thread_finished(self, run_id: int) -> None:
+        entry = self._threads.pop(run_id, None)
+        if entry is None:
+            return
+        thread = entry[0]
+        # "finished" is emitted from the thread just before it ends: wait for
+        # the end before the last reference goes.
+        thread.wait()
+        if self.thread is thread:
+            self.thread = None
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop every run and wait for the threads (window closing, app quitting)."""
+        self._stop_worker()
+        was = self.paused
+        self.paused = False
+        for thread, _worker, control in list(self._threads.values()):
+            control.stop.set()
+            thread.quit()
+            thread.wait(timeout_ms)
+        self._threads.clear()
+        self.thread = None
+        if was:
+            self.run_state_changed.emit()
+
+    @property
+    def live_threads(self) -> list[QThread]:
+        return [t for t, _w, _c in self._threads.values() if t.isRunning()]
+
+
+def _check_settings(s: Settings) -> None:
+    if not 1 <= int(s.n_components) <= MAX_COMPONENTS:
+        raise EmvizError(f"K must be between 1 and {MAX_COMPONENTS}; got {s.n_components}")
+    if s.cov_type not in COV_TYPES:
+        raise EmvizError(f"unknown covariance type {s.cov_type!r}")
+    if s.init not in INIT_METHODS:
+        raise EmvizError(f"unknown initialisation {s.init!r}")
+    if not (s.reg_covar >= 0 and np.isfinite(s.reg_covar)):
+        raise EmvizError(f"reg_covar must be a non-negative number; got {s.reg_covar}")
+    if not (s.tol > 0 and np.isfinite(s.tol)):
+        raise EmvizError(f"tol must be a positive number; got {s.tol}")
+    if int(s.max_iter) < 1:
+        raise EmvizError(f"max_iter must be at least 1; got {s.max_iter}")

@@ -1,0 +1,212 @@
+"""The control panel: steps, run control, speed, settings, display options."""
+
+from __future__ import annotations
+
+from PySide6 import QtGui, QtWidgets
+from PySide6.QtCore import Qt
+
+from emviz.core.init import INIT_METHODS
+from emviz.core.mixture import COV_TYPES
+from emviz.session import MAX_COMPONENTS, Session
+
+__all__ = ["DELAYS", "ControlPanel"]
+
+#: Seconds per half-step for each position of the speed slider; the last is
+#: "as fast as possible", so the slider's maximum is the fastest.
+DELAYS = (2.0, 1.2, 0.8, 0.5, 0.3, 0.2, 0.12, 0.07, 0.04, 0.015, 0.0)
+DEFAULT_SPEED = 5
+
+INIT_LABELS = {
+    "kmeans++": "k-means++ seeds",
+    "kmeans": "k-means",
+    "random_from_data": "random points",
+    "random_resp": "random responsibilities",
+}
+
+
+def _button(action: QtGui.QAction, name: str) -> QtWidgets.QToolButton:
+    button = QtWidgets.QToolButton(objectName=name)
+    button.setDefaultAction(action)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    button.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+    button.setMinimumHeight(40)
+    return button
+
+
+class ControlPanel(QtWidgets.QWidget):
+    """Buttons (driven by the window's QActions) and settings bound to the session."""
+
+    def __init__(self, session: Session, actions: dict[str, QtGui.QAction], parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        self.next_label = QtWidgets.QLabel(objectName="nextStepLabel")
+        font = self.next_label.font()
+        font.setPointSize(font.pointSize() + 4)
+        font.setBold(True)
+        self.next_label.setFont(font)
+        self.next_label.setWordWrap(True)
+        layout.addWidget(self.next_label)
+
+        steps = QtWidgets.QGroupBox("EM")
+        grid = QtWidgets.QGridLayout(steps)
+        self.buttons = {
+            "e": _button(actions["e"], "eStepButton"),
+            "m": _button(actions["m"], "mStepButton"),
+            "iterate": _button(actions["iterate"], "iterateButton"),
+            "run": _button(actions["run"], "runButton"),
+            "stop": _button(actions["stop"], "stopButton"),
+            "reset": _button(actions["reset"], "resetButton"),
+            "reinit": _button(actions["reinit"], "reinitButton"),
+        }
+        b = self.buttons
+        grid.addWidget(b["e"], 0, 0)
+        grid.addWidget(b["m"], 0, 1)
+        grid.addWidget(b["iterate"], 1, 0, 1, 2)
+        grid.addWidget(b["run"], 2, 0)
+        grid.addWidget(b["stop"], 2, 1)
+        grid.addWidget(b["reset"], 3, 0)
+        grid.addWidget(b["reinit"], 3, 1)
+        speed_row = QtWidgets.QHBoxLayout()
+        speed_row.addWidget(QtWidgets.QLabel("Speed"))
+        self.speed_slider = QtWidgets.QSlider(Qt.Orientation.Horizontal, objectName="speedSlider")
+        self.speed_slider.setRange(0, len(DELAYS) - 1)
+        self.speed_slider.setPageStep(1)
+        self.speed_slider.setToolTip(
+            "Pause after each half-step of a run: left slow enough to narrate, "
+            "right as fast as possible"
+        )
+        speed_row.addWidget(self.speed_slider, 1)
+        grid.addLayout(speed_row, 4, 0, 1, 2)
+        self.speed_label = QtWidgets.QLabel(objectName="speedLabel")
+        grid.addWidget(self.speed_label, 5, 0, 1, 2)
+        layout.addWidget(steps)
+
+        settings = QtWidgets.QGroupBox("Model")
+        settings.setToolTip(
+            "Changing K, covariance, initialisation or seed re-initialises (the data stay)"
+        )
+        form = QtWidgets.QFormLayout(settings)
+        self.k_spin = QtWidgets.QSpinBox(objectName="kSpinBox")
+        self.k_spin.setRange(1, MAX_COMPONENTS)
+        self.k_spin.setKeyboardTracking(False)
+        self.k_spin.setToolTip("Number of components K of the mixture (1 to 10)")
+        self.cov_combo = QtWidgets.QComboBox(objectName="covTypeCombo")
+        self.cov_combo.addItems(list(COV_TYPES))
+        self.cov_combo.setToolTip(
+            "full: any ellipse; tied: one shared ellipse; diag: axis-aligned; spherical: circles"
+        )
+        self.init_combo = QtWidgets.QComboBox(objectName="initCombo")
+        for m in INIT_METHODS:
+            self.init_combo.addItem(INIT_LABELS.get(m, m), m)
+        self.init_combo.setToolTip("How the starting mixture is chosen")
+        self.seed_spin = QtWidgets.QSpinBox(objectName="seedSpinBox")
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setKeyboardTracking(False)
+        self.seed_spin.setToolTip("Seed of the initialisation: same seed, same start")
+        form.addRow("K", self.k_spin)
+        form.addRow("Covariance", self.cov_combo)
+        form.addRow("Initialise", self.init_combo)
+        form.addRow("Seed", self.seed_spin)
+        form2 = form
+        self.reg_edit = QtWidgets.QLineEdit(objectName="regCovarEdit")
+        self.reg_edit.setToolTip(
+            "reg_covar: covariance eigenvalues are kept above this fraction of the data's "
+            "variance, so a component cannot collapse onto one point"
+        )
+        self.tol_edit = QtWidgets.QLineEdit(objectName="tolEdit")
+        self.tol_edit.setToolTip("Converged when an iteration gains less than tol per point")
+        for edit in (self.reg_edit, self.tol_edit):
+            validator = QtGui.QDoubleValidator(0.0, 1e6, 12, edit)
+            validator.setNotation(QtGui.QDoubleValidator.Notation.ScientificNotation)
+            edit.setValidator(validator)
+        self.max_iter_spin = QtWidgets.QSpinBox(objectName="maxIterSpinBox")
+        self.max_iter_spin.setRange(1, 100_000)
+        self.max_iter_spin.setKeyboardTracking(False)
+        self.max_iter_spin.setToolTip("A run stops after this many iterations")
+        form2.addRow("reg_covar", self.reg_edit)
+        form2.addRow("tol", self.tol_edit)
+        form2.addRow("max_iter", self.max_iter_spin)
+        layout.addWidget(settings)
+
+        display = QtWidgets.QGroupBox("Show")
+        vbox = QtWidgets.QGridLayout(display)
+        self.checks = {}
+        for key in ("sd1", "sd2", "sd3", "hard", "add"):
+            check = QtWidgets.QCheckBox(actions[key].text().replace("&", ""))
+            check.setObjectName(f"{key}Check")
+            check.setToolTip(actions[key].toolTip())
+            check.setChecked(actions[key].isChecked())
+            check.toggled.connect(actions[key].setChecked)
+            actions[key].toggled.connect(check.setChecked)
+            self.checks[key] = check
+        # The three ellipse levels on one row, the toggles below.
+        for i, key in enumerate(("sd1", "sd2", "sd3")):
+            vbox.addWidget(self.checks[key], 0, i)
+        vbox.addWidget(self.checks["hard"], 1, 0, 1, 3)
+        vbox.addWidget(self.checks["add"], 2, 0, 1, 3)
+        layout.addWidget(display)
+
+        self.k_spin.valueChanged.connect(lambda v: session.update_settings(n_components=v))
+        self.cov_combo.currentTextChanged.connect(lambda t: session.update_settings(cov_type=t))
+        self.init_combo.currentIndexChanged.connect(
+            lambda i: session.update_settings(init=self.init_combo.itemData(i))
+        )
+        self.seed_spin.valueChanged.connect(lambda v: session.update_settings(seed=v))
+        self.reg_edit.editingFinished.connect(self._on_reg)
+        self.tol_edit.editingFinished.connect(self._on_tol)
+        self.max_iter_spin.valueChanged.connect(lambda v: session.update_settings(max_iter=v))
+        self.speed_slider.valueChanged.connect(self._on_speed)
+        session.settings_changed.connect(self.sync)
+        session.data_changed.connect(self.sync)
+        self.speed_slider.setValue(DEFAULT_SPEED)
+        self._on_speed(self.speed_slider.value())
+        self.sync()
+
+    def _on_reg(self) -> None:
+        self._float_setting("reg_covar", self.reg_edit)
+
+    def _on_tol(self) -> None:
+        self._float_setting("tol", self.tol_edit)
+
+    def _float_setting(self, name: str, edit: QtWidgets.QLineEdit) -> None:
+        try:
+            value = float(edit.text().replace(",", "."))
+        except ValueError:
+            self.sync()
+            return
+        self.session.update_settings(**{name: value})
+
+    def _on_speed(self, value: int) -> None:
+        delay = DELAYS[value]
+        self.session.set_delay(delay)
+        text = "as fast as possible" if delay == 0 else f"{delay:g} s per half-step"
+        self.speed_label.setText(f"Run speed: {text}")
+
+    def sync(self) -> None:
+        """Show the session's settings (without sending them back)."""
+        s = self.session.settings
+        widgets = (
+            self.k_spin,
+            self.cov_combo,
+            self.init_combo,
+            self.seed_spin,
+            self.max_iter_spin,
+        )
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            n = self.session.n_samples
+            self.k_spin.setMaximum(min(MAX_COMPONENTS, n) if n else MAX_COMPONENTS)
+            self.k_spin.setValue(s.n_components)
+            self.cov_combo.setCurrentText(s.cov_type)
+            self.init_combo.setCurrentIndex(max(0, self.init_combo.findData(s.init)))
+            self.seed_spin.setValue(s.seed)
+            self.max_iter_spin.setValue(s.max_iter)
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        self.reg_edit.setText(f"{s.reg_covar:g}")
+        self.tol_edit.setText(f"{s.tol:g}")

@@ -1,0 +1,121 @@
+"""The log-likelihood after every half-step, with a cursor at the one shown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from emviz.session import Session
+from emviz.ui.style import LINE_WIDTH, style_plot
+from emviz.ui.throttle import RedrawThrottle
+
+__all__ = ["LoglikView"]
+
+_LINE = "#555555"
+_E_COLOUR = "#0072B2"
+_M_COLOUR = "#D55E00"
+_CURSOR = "#CC0000"
+_CONVERGED = "#009E73"
+
+
+class LoglikView(pg.PlotWidget):
+    """x: index of the half-step in the history; y: log p(X | theta).
+
+    E snapshots are hollow blue circles, M snapshots filled orange squares,
+    the starting point a grey diamond. An E-step leaves theta unchanged, so
+    an E point sits at the height of the M point before it: the likelihood
+    only rises at M-steps, and never falls.
+    """
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("loglikPlot")
+        self.session = session
+        item = self.getPlotItem()
+        item.setMenuEnabled(False)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        style_plot(self, "half-step (E, M, E, M, ...)", "log-likelihood")
+        for name in ("left", "bottom"):
+            item.getAxis(name).enableAutoSIPrefix(False)
+        item.getAxis("left").setWidth(96)
+        legend = item.addLegend(offset=(-10, -10), labelTextSize="11pt")
+        self.curve = pg.PlotCurveItem(pen=pg.mkPen(_LINE, width=2))
+        self.addItem(self.curve)
+        self.init_item = pg.ScatterPlotItem(
+            symbol="d", size=14, brush=pg.mkBrush("#999999"), pen=pg.mkPen("k", width=1.5)
+        )
+        self.e_item = pg.ScatterPlotItem(
+            symbol="o", size=11, brush=pg.mkBrush("w"), pen=pg.mkPen(_E_COLOUR, width=2.5)
+        )
+        self.m_item = pg.ScatterPlotItem(
+            symbol="s", size=10, brush=pg.mkBrush(_M_COLOUR), pen=pg.mkPen(_M_COLOUR, width=1)
+        )
+        self.converged_item = pg.ScatterPlotItem(
+            symbol="star", size=26, brush=pg.mkBrush(_CONVERGED), pen=pg.mkPen("k", width=1.5)
+        )
+        for it, name in (
+            (self.e_item, "after E-step"),
+            (self.m_item, "after M-step"),
+            (self.converged_item, "converged"),
+        ):
+            self.addItem(it)
+            legend.addItem(it, name)
+        self.addItem(self.init_item)
+        self.converged_text = pg.TextItem("converged", color=_CONVERGED, anchor=(1.0, 1.2))
+        font = self.converged_text.textItem.font()
+        font.setPointSize(12)
+        font.setBold(True)
+        self.converged_text.setFont(font)
+        self.addItem(self.converged_text, ignoreBounds=True)
+        self.converged_text.setVisible(False)
+        self.cursor = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(_CURSOR, width=LINE_WIDTH)
+        )
+        self.cursor.setZValue(-5)
+        self.addItem(self.cursor, ignoreBounds=True)
+        self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
+        session.history_changed.connect(self._throttle.request)
+        session.snapshot_changed.connect(self._throttle.request)
+        session.run_state_changed.connect(self._throttle.flush)
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.redraw()
+
+    def flush(self) -> None:
+        self._throttle.flush()
+
+    def redraw(self) -> None:
+        history = self.session.history
+        n = len(history)
+        ll = np.fromiter((s.log_likelihood for s in history), dtype=float, count=n)
+        phase = np.array([s.phase for s in history], dtype="<U4")
+        x = np.arange(n, dtype=float)
+        self.curve.setData(x, ll)
+        for item, name in ((self.init_item, "init"), (self.e_item, "E"), (self.m_item, "M")):
+            mask = phase == name
+            item.setData(x[mask], ll[mask])
+        conv = [i for i, s in enumerate(history) if s.converged]
+        self.converged_item.setData(x[conv], ll[conv])
+        if conv:
+            self.converged_text.setPos(conv[-1], ll[conv[-1]])
+        self.converged_text.setVisible(bool(conv))
+        self.cursor.setValue(max(self.session.index, 0))
+        vb = self.getPlotItem().vb
+        vb.setXRange(-0.5, max(n - 0.5, 8.5), padding=0.02)
+        if n == 1:
+            vb.setYRange(ll[0] - 1.0, ll[0] + 1.0, padding=0)
+        elif n:
+            vb.enableAutoRange(axis="y")
+
+    def index_at(self, x: float) -> int:
+        n = len(self.session.history)
+        return int(min(max(round(x), 0), max(n - 1, 0)))
+
+    def _on_click(self, ev) -> None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        vb = self.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        ev.accept()
+        self.session.set_index(self.index_at(vb.mapSceneToView(ev.scenePos()).x()))

@@ -1,0 +1,219 @@
+"""The main plot: points coloured by responsibilities, means, covariance ellipses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+from PySide6.QtCore import Signal
+
+from emviz.core.geometry import ellipse_points
+from emviz.session import MAX_COMPONENTS, Session
+from emviz.ui.palette import GREY, PALETTE, blend, qcolor
+from emviz.ui.points import PointCloudItem, quantize
+from emviz.ui.style import LINE_WIDTH, set_axis_labels, style_plot
+from emviz.ui.throttle import RedrawThrottle
+
+__all__ = ["N_STDS", "ScatterView"]
+
+#: Mahalanobis radii of the ellipses drawn.
+N_STDS = (1, 2, 3)
+_ELLIPSE_STYLE = {
+    1: (LINE_WIDTH, QtCore.Qt.PenStyle.SolidLine),
+    2: (LINE_WIDTH - 0.5, QtCore.Qt.PenStyle.DashLine),
+    3: (LINE_WIDTH - 1.0, QtCore.Qt.PenStyle.DotLine),
+}
+#: Clicks within this many pixels of a point select it.
+PICK_RADIUS_PX = 12
+
+_GREY_CODE = int(quantize(np.array([GREY]))[0])
+_HARD_CODES = quantize(PALETTE)
+
+
+def point_diameter(n: int) -> int:
+    """Marker size in pixels: large for a classroom's few points, small for a carpet."""
+    if n <= 500:
+        return 13
+    if n <= 3000:
+        return 10
+    if n <= 20000:
+        return 7
+    return 5
+
+
+class ScatterView(pg.PlotWidget):
+    """Points, means and ellipses of the snapshot shown.
+
+    ``ellipse_curves[n_std][k]`` is the PlotCurveItem of component k at
+    ``n_std`` standard deviations (hidden when k >= K or the level is off).
+    """
+
+    point_clicked = Signal(int)
+    add_requested = Signal(float, float)
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scatterPlot")
+        self.session = session
+        self.hard_assignment = False
+        self.add_mode = False
+        self.show_sd = {n: True for n in N_STDS}
+        item = self.getPlotItem()
+        item.setAspectLocked(True)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.setMenuEnabled(False)
+        style_plot(self)
+        self.points = PointCloudItem(point_diameter(0))
+        self.addItem(self.points)
+        self.ellipse_curves: dict[int, list[pg.PlotCurveItem]] = {}
+        for n_std in N_STDS:
+            width, dash = _ELLIPSE_STYLE[n_std]
+            curves = []
+            for k in range(MAX_COMPONENTS):
+                pen = pg.mkPen(qcolor(k), width=width, style=dash)
+                curve = pg.PlotCurveItem(pen=pen, antialias=True)
+                curve.setZValue(10 - n_std)
+                curve.setVisible(False)
+                self.addItem(curve, ignoreBounds=True)
+                curves.append(curve)
+            self.ellipse_curves[n_std] = curves
+        self.means_item = pg.ScatterPlotItem(symbol="+", size=30, pxMode=True)
+        self._mean_brushes = [pg.mkBrush(qcolor(k)) for k in range(MAX_COMPONENTS)]
+        self._mean_pen = pg.mkPen("k", width=2)
+        self.means_item.setZValue(20)
+        self.addItem(self.means_item, ignoreBounds=True)
+        self.selected_item = pg.ScatterPlotItem(
+            symbol="o", size=28, pen=pg.mkPen("k", width=3), brush=None
+        )
+        self.selected_item.setZValue(30)
+        self.addItem(self.selected_item, ignoreBounds=True)
+        self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
+        session.data_changed.connect(self._on_data_changed)
+        session.snapshot_changed.connect(self._throttle.request)
+        session.run_state_changed.connect(self._throttle.flush)
+        session.selection_changed.connect(self._throttle.request)
+        self.scene().sigMouseClicked.connect(self._on_click)
+        if session.X is not None:
+            self._on_data_changed()
+
+    # ------------------------------------------------------------ options
+
+    def set_hard_assignment(self, on: bool) -> None:
+        self.hard_assignment = bool(on)
+        self.redraw()
+
+    def set_sd_visible(self, n_std: int, on: bool) -> None:
+        self.show_sd[n_std] = bool(on)
+        self.redraw()
+
+    def set_add_mode(self, on: bool) -> None:
+        self.add_mode = bool(on)
+        cursor = QtCore.Qt.CursorShape.CrossCursor if on else QtCore.Qt.CursorShape.ArrowCursor
+        self.viewport().setCursor(cursor)
+
+    def set_equal_aspect(self, on: bool) -> None:
+        """Equal scales on both axes (ellipses keep their true shape on screen)."""
+        self.getPlotItem().setAspectLocked(bool(on))
+        self.fit_view()
+
+    def equal_aspect(self) -> bool:
+        return bool(self.getPlotItem().vb.state["aspectLocked"])
+
+    def fit_view(self) -> None:
+        X = self.session.X
+        if X is None or not len(X):
+            return
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        span = np.maximum(hi - lo, 1e-9 * np.maximum(np.abs(hi), 1.0))
+        span = np.where(span > 0, span, 1.0)
+        self.getPlotItem().vb.setRange(
+            xRange=(lo[0], lo[0] + span[0]), yRange=(lo[1], lo[1] + span[1]), padding=0.08
+        )
+
+    # ------------------------------------------------------------ drawing
+
+    def flush(self) -> None:
+        self._throttle.flush()
+
+    def _on_data_changed(self) -> None:
+        s = self.session
+        X = s.X if s.X is not None else np.zeros((0, 2))
+        self.points.setDiameter(point_diameter(len(X)), outline=len(X) <= 3000)
+        self.points.setPoints(X)
+        set_axis_labels(self, *s.columns)
+        self.fit_view()
+        self.redraw()
+
+    def colour_codes(self) -> np.ndarray:
+        """Palette code of every point for the snapshot shown, int array of shape (n,)."""
+        s = self.session
+        snap = s.current
+        n = s.n_samples
+        if snap is None or snap.resp is None:
+            return np.full(n, _GREY_CODE, dtype=np.intp)
+        if self.hard_assignment:
+            return _HARD_CODES[np.argmax(snap.resp, axis=1)]
+        return quantize(blend(snap.resp))
+
+    def redraw(self) -> None:
+        s = self.session
+        snap = s.current
+        self.points.setCodes(self.colour_codes())
+        k_now = 0 if snap is None else snap.mixture.n_components
+        for n_std, curves in self.ellipse_curves.items():
+            for k, curve in enumerate(curves):
+                if k < k_now:
+                    xy = ellipse_points(
+                        snap.mixture.means[k], snap.mixture.covariances[k], n_std, n_points=120
+                    )
+                    curve.setData(xy[:, 0], xy[:, 1])
+                    curve.setVisible(self.show_sd[n_std])
+                else:
+                    curve.setVisible(False)
+        if snap is None:
+            self.means_item.setData([], [])
+        else:
+            means = snap.mixture.means
+            self.means_item.setData(
+                x=means[:, 0],
+                y=means[:, 1],
+                brush=[self._mean_brushes[k] for k in range(k_now)],
+                pen=self._mean_pen,
+            )
+        sel = s.selected
+        if sel is not None and s.X is not None and sel < len(s.X):
+            self.selected_item.setData([s.X[sel, 0]], [s.X[sel, 1]])
+        else:
+            self.selected_item.setData([], [])
+
+    # ------------------------------------------------------------ clicks
+
+    def nearest_point(self, x: float, y: float) -> int | None:
+        """Index of the point nearest (x, y) within PICK_RADIUS_PX pixels, or None."""
+        X = self.session.X
+        if X is None or not len(X):
+            return None
+        pw, ph = self.getPlotItem().vb.viewPixelSize()
+        d2 = ((X[:, 0] - x) / pw) ** 2 + ((X[:, 1] - y) / ph) ** 2
+        i = int(np.argmin(d2))
+        return i if d2[i] <= PICK_RADIUS_PX**2 else None
+
+    def click_at(self, x: float, y: float) -> None:
+        """What a left click at data coordinates (x, y) does."""
+        if self.add_mode:
+            self.add_requested.emit(float(x), float(y))
+            return
+        i = self.nearest_point(x, y)
+        self.session.select(i)
+        if i is not None:
+            self.point_clicked.emit(i)
+
+    def _on_click(self, ev) -> None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        vb = self.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        pos = vb.mapSceneToView(ev.scenePos())
+        ev.accept()
+        self.click_at(pos.x(), pos.y())

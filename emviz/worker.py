@@ -1,0 +1,115 @@
+"""Running EM on a worker thread.
+
+The worker consumes :func:`emviz.core.em.iterate_em`, the one EM loop, and
+sends every snapshot to the GUI thread through ``Signal(int, object)``.
+Snapshots are immutable, so they cross threads with no copy and no lock.
+
+Usage (what :class:`emviz.session.Session` does)::
+
+    control = RunControl(delay=0.2)
+    thread = QThread()
+    worker = EMWorker(run_id, data, start, control, reg_covar=..., tol=..., max_iter=...)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    worker.finished.connect(thread.quit)
+    thread.start()
+    ...
+    control.stop.set()  # takes effect at once, even during the pacing delay
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from emviz.core.em import PreparedData, Snapshot, iterate_em
+from emviz.core.mixture import Mixture
+
+__all__ = ["EMWorker", "RunControl"]
+
+#: How often a paused worker looks at the stop flag, in seconds.
+_PAUSE_POLL = 0.02
+
+
+class RunControl:
+    """What the GUI thread can tell a running worker, thread-safely.
+
+    Attributes
+    ----------
+    stop : threading.Event
+        Set to end the run. The worker checks it before emitting each
+        snapshot and waits on it between snapshots, so Stop acts at once.
+    pause : threading.Event
+        While set, the worker holds the next snapshot back.
+    delay : float
+        Seconds to wait after each half-step (0 runs as fast as possible).
+        Read afresh after every snapshot, so the speed can change mid-run.
+    """
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.stop = threading.Event()
+        self.pause = threading.Event()
+        self.delay = float(delay)
+
+
+class EMWorker(QObject):
+    """Drive :func:`iterate_em` from ``start`` and emit each snapshot.
+
+    Signals
+    -------
+    snapshot(run_id, Snapshot)
+        One per half-step, with its responsibilities.
+    finished(run_id, reason)
+        Always emitted last; reason is "converged", "max_iter", "stopped"
+        or "error".
+    failed(run_id, message)
+        An exception ended the run (emitted before ``finished``).
+    """
+
+    snapshot = Signal(int, object)
+    finished = Signal(int, str)
+    failed = Signal(int, str)
+
+    def __init__(
+        self,
+        run_id: int,
+        data: PreparedData,
+        start: Mixture | Snapshot,
+        control: RunControl,
+        *,
+        cov_type: str | None = None,
+        reg_covar: float = 1e-6,
+        tol: float = 1e-6,
+        max_iter: int = 500,
+    ) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.control = control
+        self._data = data
+        self._start = start
+        self._kwargs = dict(cov_type=cov_type, reg_covar=reg_covar, tol=tol, max_iter=max_iter)
+
+    @Slot()
+    def run(self) -> None:
+        control = self.control
+        reason = "max_iter"
+        try:
+            for snap in iterate_em(None, self._start, data=self._data, **self._kwargs):
+                while control.pause.is_set() and not control.stop.is_set():
+                    control.stop.wait(_PAUSE_POLL)
+                if control.stop.is_set():
+                    reason = "stopped"
+                    break
+                self.snapshot.emit(self.run_id, snap)
+                if snap.converged:
+                    reason = "converged"
+                    break
+                # Pacing: waiting on the stop event lets Stop interrupt the delay.
+                if control.delay > 0 and control.stop.wait(control.delay):
+                    reason = "stopped"
+                    break
+        except Exception as exc:  # reported to the GUI, never lost in the thread
+            reason = "error"
+            self.failed.emit(self.run_id, str(exc))
+        self.finished.emit(self.run_id, reason)

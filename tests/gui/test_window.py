@@ -1,0 +1,619 @@
+"""The explorer window, driven as a user drives it (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Qt
+
+from emviz.core.geometry import ellipse_points
+from emviz.ui.controls import DELAYS
+from emviz.ui.points import quantize
+from emviz.ui.scatter_view import _HARD_CODES, N_STDS
+
+NAMES = (
+    "eStepButton",
+    "mStepButton",
+    "iterateButton",
+    "runButton",
+    "stopButton",
+    "resetButton",
+    "reinitButton",
+    "kSpinBox",
+    "covTypeCombo",
+    "initCombo",
+    "seedSpinBox",
+    "speedSlider",
+    "historySlider",
+    "scatterPlot",
+    "loglikPlot",
+    "paramTable",
+)
+
+
+def w(window, name):
+    widget = window.findChild(QtWidgets.QWidget, name)
+    assert widget is not None, name
+    return widget
+
+
+def click(qtbot, window, name):
+    qtbot.mouseClick(w(window, name), Qt.MouseButton.LeftButton)
+
+
+def set_speed(window, delay):
+    w(window, "speedSlider").setValue(DELAYS.index(delay))
+
+
+def phases(session):
+    return [s.phase for s in session.history]
+
+
+def assert_views_match(window):
+    """Ellipses, means and table show exactly the current snapshot."""
+    window.flush()
+    snap = window.session.current
+    mix = snap.mixture
+    for n_std in N_STDS:
+        for k in range(mix.n_components):
+            x, y = window.scatter.ellipse_curves[n_std][k].getData()
+            expected = ellipse_points(mix.means[k], mix.covariances[k], n_std, n_points=120)
+            np.testing.assert_allclose(x, expected[:, 0])
+            np.testing.assert_allclose(y, expected[:, 1])
+        for k in range(mix.n_components, 10):
+            assert not window.scatter.ellipse_curves[n_std][k].isVisible()
+    mx, my = window.scatter.means_item.getData()
+    np.testing.assert_allclose(np.column_stack([mx, my]), mix.means)
+    table = window.param_table.values()
+    np.testing.assert_allclose(table[:, 0], mix.weights, rtol=5e-3)
+    np.testing.assert_allclose(table[:, 1:3], mix.means, rtol=5e-3)
+    assert w(window, "historySlider").value() == window.session.index
+    assert window.loglik.cursor.value() == window.session.index
+
+
+# ---------------------------------------------------------------------------- start
+
+
+def test_starts_ready_to_teach(window):
+    s = window.session
+    for name in NAMES:
+        w(window, name)
+    assert s.n_samples == 272 and s.data_name == "old_faithful"
+    assert len(s.history) == 1 and s.current.phase == "init"
+    assert s.current.mixture.n_components == 2
+    assert window.controls.next_label.text() == "Next step: E-step"
+    assert not w(window, "mStepButton").isEnabled()
+    assert "E-step first" in w(window, "mStepButton").toolTip()
+    assert not w(window, "stopButton").isEnabled()
+    assert "not running" in w(window, "stopButton").toolTip()
+    assert "(E)" in w(window, "eStepButton").toolTip()
+    # Before any E-step the points are neutral grey.
+    assert len(np.unique(window.scatter.points.codes())) == 1
+    assert w(window, "speedSlider").value() < w(window, "speedSlider").maximum()
+    status = window.status_label.text()
+    assert "272 points" in status and "K = 2" in status and "iteration 0" in status
+    assert_views_match(window)
+
+
+# ---------------------------------------------------------------------------- steps
+
+
+def test_e_then_m_buttons(qtbot, window):
+    s = window.session
+    click(qtbot, window, "eStepButton")
+    assert phases(s) == ["init", "E"]
+    assert s.current.resp.shape == (272, 2)
+    codes = window.scatter.points.codes()
+    np.testing.assert_array_equal(
+        codes, quantize(s.current.resp @ np.array([[0, 114, 178], [230, 159, 0]], float))
+    )
+    assert not w(window, "eStepButton").isEnabled()
+    assert w(window, "mStepButton").isEnabled()
+    assert "M-step" in window.controls.next_label.text()
+    assert "M-step comes next" in w(window, "eStepButton").toolTip()
+    before = s.history[1].mixture
+    click(qtbot, window, "mStepButton")
+    assert phases(s) == ["init", "E", "M"]
+    assert not s.current.mixture.allclose(before)
+    assert s.history[2].log_likelihood >= s.history[1].log_likelihood
+    assert_views_match(window)
+    assert "iteration 1, M-step" in window.status_label.text()
+
+
+def test_iterate_button_does_e_and_m(qtbot, window):
+    s = window.session
+    click(qtbot, window, "iterateButton")
+    assert phases(s) == ["init", "E", "M"]
+    click(qtbot, window, "eStepButton")
+    click(qtbot, window, "iterateButton")  # from an E snapshot: just the M-step
+    assert phases(s) == ["init", "E", "M", "E", "M"]
+    assert [h.iteration for h in s.history] == [0, 1, 1, 2, 2]
+    assert_views_match(window)
+
+
+def test_scrub_back_then_step_truncates_future(qtbot, window):
+    s = window.session
+    for _ in range(3):
+        click(qtbot, window, "iterateButton")
+    assert len(s.history) == 7
+    old_future = s.history[3]
+    w(window, "historySlider").setValue(2)
+    assert s.index == 2 and s.current.phase == "M"
+    assert_views_match(window)
+    assert w(window, "forwardButton").isEnabled()
+    click(qtbot, window, "eStepButton")
+    assert len(s.history) == 4 and s.index == 3
+    assert s.history[3] is not old_future
+    assert w(window, "historySlider").maximum() == 3
+    assert not w(window, "forwardButton").isEnabled()
+
+
+def test_reset_and_reinit(qtbot, window):
+    s = window.session
+    click(qtbot, window, "iterateButton")
+    click(qtbot, window, "resetButton")
+    assert s.index == 0 and len(s.history) == 3
+    assert not w(window, "resetButton").isEnabled()
+    assert "initial" in w(window, "resetButton").toolTip()
+    start = s.current.mixture
+    click(qtbot, window, "reinitButton")
+    assert s.settings.seed == 1 and w(window, "seedSpinBox").value() == 1
+    assert len(s.history) == 1
+    assert not s.current.mixture.allclose(start)
+    assert s.n_samples == 272
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+def test_settings_reinitialise_and_keep_data(qtbot, window):
+    s = window.session
+    click(qtbot, window, "iterateButton")
+    w(window, "kSpinBox").setValue(3)
+    assert s.settings.n_components == 3 and len(s.history) == 1
+    assert s.current.mixture.n_components == 3 and s.n_samples == 272
+    assert window.param_table.rowCount() == 3
+    w(window, "covTypeCombo").setCurrentText("spherical")
+    assert s.current.mixture.cov_type == "spherical"
+    combo = w(window, "initCombo")
+    combo.setCurrentIndex(combo.findData("random_resp"))
+    assert s.settings.init == "random_resp"
+    w(window, "seedSpinBox").setValue(7)
+    assert s.settings.seed == 7
+    click(qtbot, window, "iterateButton")
+    assert s.current.mixture.cov_type == "spherical"
+    assert_views_match(window)
+    edit = window.findChild(QtWidgets.QLineEdit, "tolEdit")
+    edit.setText("0.01")
+    edit.editingFinished.emit()
+    assert s.settings.tol == 0.01
+    assert len(s.history) == 3  # tol does not re-initialise
+
+
+def test_speed_slider_maximum_is_fastest(window):
+    slider = w(window, "speedSlider")
+    slider.setValue(slider.maximum())
+    assert window.session.delay == 0.0
+    slider.setValue(0)
+    assert window.session.delay == max(DELAYS)
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def test_run_finishes_with_run_finished(qtbot, fast):
+    s = fast.session
+    with qtbot.waitSignal(s.run_finished, timeout=20000) as blocker:
+        click(qtbot, fast, "runButton")
+    assert blocker.args == ["converged"]
+    assert not s.running and s.current.converged and s.at_end
+    ll = [h.log_likelihood for h in s.history]
+    assert np.all(np.diff(ll) >= -1e-9)
+    assert not w(fast, "runButton").isEnabled()
+    assert "converged" in w(fast, "runButton").toolTip()
+    assert "converged" in fast.status_label.text()
+    assert fast.loglik.converged_text.isVisible()
+    assert_views_match(fast)
+
+
+def test_pause_stops_history_growing_and_resume_continues(qtbot, window):
+    s = window.session
+    set_speed(window, 0.015)
+    click(qtbot, window, "runButton")
+    assert s.running and w(window, "runButton").text() == "Pause"
+    assert not w(window, "eStepButton").isEnabled()
+    assert "while EM runs" in w(window, "eStepButton").toolTip()
+    qtbot.waitUntil(lambda: len(s.history) >= 4, timeout=5000)
+    click(qtbot, window, "runButton")
+    assert s.paused and not s.running
+    n = len(s.history)
+    qtbot.wait(150)
+    assert len(s.history) == n
+    assert w(window, "runButton").text() == "Resume"
+    assert w(window, "stopButton").isEnabled()
+    w(window, "speedSlider").setValue(w(window, "speedSlider").maximum())
+    with qtbot.waitSignal(s.run_finished, timeout=20000):
+        click(qtbot, window, "runButton")
+    assert len(s.history) > n and s.current.converged
+
+
+def test_stop_mid_run_leaves_a_consistent_state(qtbot, window):
+    s = window.session
+    set_speed(window, 0.015)
+    click(qtbot, window, "runButton")
+    qtbot.waitUntil(lambda: len(s.history) >= 5, timeout=5000)
+    with qtbot.waitSignal(s.run_finished, timeout=1000) as blocker:
+        click(qtbot, window, "stopButton")
+    assert blocker.args == ["stopped"]
+    n = len(s.history)
+    qtbot.wait(100)
+    assert len(s.history) == n and s.at_end and not s.running and not s.paused
+    ph = phases(s)
+    assert ph[0] == "init" and ph[1:] == ["E", "M"] * (len(ph) // 2) + ["E"] * (len(ph) % 2 == 0)
+    assert [h.iteration for h in s.history] == [(i + 1) // 2 for i in range(n)]
+    assert s.current.resp.shape == (272, 2)
+    assert_views_match(window)
+    # EM continues exactly from where it stopped.
+    click(qtbot, window, "iterateButton")
+    assert s.history[-1].phase == "M" and s.history[-1].iteration == s.history[n - 1].iteration + (
+        s.history[n - 1].phase == "M"
+    )
+    qtbot.waitUntil(lambda: not s.live_threads, timeout=3000)
+
+
+def test_closing_during_a_run_leaves_no_thread(qtbot, window):
+    s = window.session
+    set_speed(window, 0.015)
+    click(qtbot, window, "runButton")
+    qtbot.waitUntil(lambda: len(s.history) >= 3, timeout=5000)
+    thread = s.thread
+    assert thread is not None and thread.isRunning()
+    window.close()
+    assert not thread.isRunning()
+    assert not s.running and not s.live_threads
+
+
+def test_stale_snapshots_after_stop_are_ignored(qtbot, fast):
+    s = fast.session
+    s.set_delay(0.0)
+    s.run()
+    s.stop()
+    n = len(s.history)
+    qtbot.waitUntil(lambda: not s.live_threads, timeout=3000)
+    qtbot.wait(20)
+    assert len(s.history) == n
+
+
+# ---------------------------------------------------------------------------- history
+
+
+def test_history_slider_back_forward_and_loglik_click(qtbot, window):
+    s = window.session
+    for _ in range(2):
+        click(qtbot, window, "iterateButton")
+    slider = w(window, "historySlider")
+    assert slider.maximum() == 4 and slider.value() == 4
+    click(qtbot, window, "backButton")
+    assert s.index == 3 and slider.value() == 3
+    click(qtbot, window, "forwardButton")
+    assert s.index == 4
+    slider.setValue(1)
+    assert s.index == 1 and s.current.phase == "E"
+    assert_views_match(window)
+    # Click on the log-likelihood plot at half-step 3.
+    plot = w(window, "loglikPlot")
+    window.flush()
+    vb = plot.getPlotItem().vb
+    vb.updateAutoRange()  # the view range follows the data lazily, at the next paint
+    ll = s.history[3].log_likelihood
+    scene_pos = vb.mapViewToScene(QtCore.QPointF(3.0, ll))
+    view_pos = plot.mapFromScene(scene_pos)
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
+    qtbot.waitUntil(lambda: s.index == 3, timeout=2000)
+    assert slider.value() == 3
+
+
+# ---------------------------------------------------------------------------- keyboard
+
+
+def test_keyboard_shortcuts(qtbot, window):
+    s = window.session
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    assert phases(s) == ["init", "E"]
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert phases(s) == ["init", "E", "M"]
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert len(s.history) == 5
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert s.index == 3
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert s.index == 4
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert s.index == 0
+    qtbot.keyClick(window, Qt.Key.Key_End)
+    assert s.index == 4
+    set_speed(window, 0.04)
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert s.running
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert s.paused and not s.running
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    assert not s.paused
+    qtbot.waitUntil(lambda: not s.live_threads, timeout=3000)
+    qtbot.keyClick(window, Qt.Key.Key_H)
+    assert window.scatter.hard_assignment
+    calls = []
+    window.ask_open_path = lambda: calls.append("open")
+    window.ask_generate = lambda: calls.append("generate")
+    qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert calls == ["open", "generate"]
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+
+
+def test_shortcuts_are_in_menus_and_tooltips(window):
+    keys = {}
+    for menu in window.menuBar().findChildren(QtWidgets.QMenu):
+        for action in menu.actions():
+            keys[action.objectName()] = action.shortcut().toString()
+    expected = {
+        "eAction": "E",
+        "mAction": "M",
+        "iterateAction": "Space",
+        "runAction": "R",
+        "backAction": "Left",
+        "forwardAction": "Right",
+        "resetAction": "Home",
+        "openAction": "Ctrl+O",
+        "generateAction": "Ctrl+G",
+        "quitAction": "Ctrl+Q",
+    }
+    for name, key in expected.items():
+        assert keys.get(name) == key, name
+    assert "(Space)" in w(window, "iterateButton").toolTip()
+    assert "(R)" in w(window, "runButton").toolTip()
+
+
+# ---------------------------------------------------------------------------- scatter
+
+
+def test_click_point_shows_its_responsibilities(qtbot, window):
+    s = window.session
+    click(qtbot, window, "eStepButton")
+    window.flush()
+    i = int(np.argmax(s.X[:, 0]))
+    plot = w(window, "scatterPlot")
+    vb = plot.getPlotItem().vb
+    view_pos = plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(*s.X[i])))
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
+    qtbot.waitUntil(lambda: s.selected == i, timeout=2000)
+    window.flush()
+    np.testing.assert_allclose(window.resp_view.values(), s.current.resp[i])
+    assert f"Point {i + 1}" in window.resp_view.title.text()
+    # The bars follow the history.
+    click(qtbot, window, "mStepButton")
+    click(qtbot, window, "eStepButton")
+    window.flush()
+    np.testing.assert_allclose(window.resp_view.values(), s.current.resp[i])
+    # A click far from every point clears the selection.
+    window.scatter.click_at(s.X[:, 0].max() + 100, s.X[:, 1].max() + 100)
+    assert s.selected is None
+
+
+def test_display_toggles(qtbot, window):
+    s = window.session
+    click(qtbot, window, "eStepButton")
+    window.findChild(QtWidgets.QCheckBox, "sd3Check").setChecked(False)
+    assert not window.scatter.ellipse_curves[3][0].isVisible()
+    assert window.scatter.ellipse_curves[1][0].isVisible()
+    window.findChild(QtWidgets.QCheckBox, "hardCheck").setChecked(True)
+    codes = window.scatter.points.codes()
+    np.testing.assert_array_equal(codes, _HARD_CODES[np.argmax(s.current.resp, axis=1)])
+    window.actions_by_key["aspect"].setChecked(True)
+    assert window.scatter.equal_aspect()
+
+
+def test_add_points_mode(qtbot, window):
+    s = window.session
+    click(qtbot, window, "iterateButton")
+    mixture = s.current.mixture
+    window.findChild(QtWidgets.QCheckBox, "addCheck").setChecked(True)
+    window.scatter.click_at(3.0, 70.0)
+    assert s.n_samples == 273
+    np.testing.assert_allclose(s.X[-1], [3.0, 70.0])
+    assert len(s.history) == 1 and s.current.mixture.allclose(mixture)
+    click(qtbot, window, "iterateButton")
+    assert s.current.resp is not None and s.current.resp.shape == (273, 2)
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def test_bad_file_keeps_data_and_history(qtbot, window, tmp_path):
+    s = window.session
+    click(qtbot, window, "iterateButton")
+    X, history, index = s.X, list(s.history), s.index
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3,x\n4,5\n")
+    window.ask_open_path = lambda: str(bad)
+    window.actions_by_key["open"].trigger()
+    assert s.X is X and s.history == history and s.index == index
+    assert len(window.errors) == 1
+    assert "bad.csv" in window.errors[0] and "line 3" in window.errors[0]
+    assert "column b" in window.errors[0]
+    box = window.findChild(QtWidgets.QMessageBox, "errorBox")
+    assert box is not None and "line 3" in box.text()
+    box.close()
+    assert not window.open_file(str(tmp_path / "missing.csv"))
+    assert "not found" in window.errors[-1] and s.X is X
+
+
+def test_open_file_with_three_columns_asks_which(qtbot, window, tmp_path):
+    s = window.session
+    path = tmp_path / "three.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5,6\n7,8,10\n2,2,2\n")
+    asked = []
+
+    def ask(p, names):
+        asked.append(names)
+        return ("b", "c")
+
+    window.ask_columns = ask
+    assert window.open_file(str(path))
+    assert asked == [("a", "b", "c")]
+    np.testing.assert_array_equal(s.X, [[2, 3], [5, 6], [8, 10], [2, 2]])
+    assert s.columns == ("b", "c")
+    assert window.scatter.getPlotItem().getAxis("bottom").labelText == "b"
+    assert s.settings.n_components == 2 and len(s.history) == 1
+
+
+def test_drop_a_file(qtbot, window, tmp_path):
+    path = tmp_path / "two.txt"
+    path.write_text("x y\n" + "\n".join(f"{i} {i * i % 7}" for i in range(20)))
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    pos = QtCore.QPointF(100, 100)
+    enter = QtGui.QDragEnterEvent(
+        pos.toPoint(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QtGui.QDropEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(drop)
+    qtbot.waitUntil(lambda: window.session.n_samples == 20, timeout=2000)
+
+
+def test_generate_and_datasets_menu(qtbot, window):
+    s = window.session
+    window.ask_generate = lambda: {
+        "preset": "well_separated",
+        "n_samples": 300,
+        "seed": 1,
+        "n_components": 4,
+    }
+    window.actions_by_key["generate"].trigger()
+    assert s.n_samples == 300 and len(s.history) == 1
+    window.dataset_actions["iris"].trigger()
+    assert s.n_samples == 150 and s.columns == ("petal_length_cm", "petal_width_cm")
+    window.dataset_actions["penguins"].trigger()
+    assert s.n_samples > 300
+    assert window.errors == []
+
+
+def test_generate_dialog_values(qtbot, window):
+    from emviz.ui.dialogs import GenerateDialog
+
+    dialog = GenerateDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.preset_combo.setCurrentIndex(dialog.preset_combo.findData("moons"))
+    assert not dialog.k_spin.isEnabled()
+    values = dialog.values()
+    assert values["preset"] == "moons" and values["n_components"] is None
+    assert window.session.generate(**values)
+
+
+def test_three_points_and_ten_components(qtbot, fast):
+    s = fast.session
+    s.load_points(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    assert s.n_samples == 3 and s.settings.n_components == 2
+    assert w(fast, "kSpinBox").maximum() == 3
+    w(fast, "kSpinBox").setValue(3)
+    with qtbot.waitSignal(s.run_finished, timeout=20000):
+        click(qtbot, fast, "runButton")
+    assert_views_match(fast)
+    rng = np.random.default_rng(0)
+    s.load_points(rng.normal(size=(400, 2)) + rng.integers(0, 5, size=(400, 1)) * 4)
+    w(fast, "kSpinBox").setValue(10)
+    assert s.current.mixture.n_components == 10
+    click(qtbot, fast, "iterateButton")
+    assert_views_match(fast)
+    assert fast.errors == []
+
+
+def test_large_data_run(qtbot, fast):
+    s = fast.session
+    rng = np.random.default_rng(1)
+    s.load_points(rng.normal(size=(100_000, 2)) * [1, 2] + rng.integers(0, 3, (100_000, 1)) * 5)
+    assert fast.scatter.points.diameter <= 5
+    s.update_settings(max_iter=5)
+    with qtbot.waitSignal(s.run_finished, timeout=30000) as blocker:
+        click(qtbot, fast, "runButton")
+    assert blocker.args in (["max_iter"], ["converged"])
+    fast.flush()
+    assert fast.scatter.grab().width() > 0
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def test_command_line_options(qtbot):
+    from emviz.app import create_main_window
+
+    win = create_main_window(
+        [
+            "emviz",
+            "--dataset",
+            "iris",
+            "--k",
+            "3",
+            "--cov-type",
+            "diag",
+            "--init",
+            "kmeans",
+            "--seed",
+            "5",
+        ]
+    )
+    qtbot.addWidget(win)
+    s = win.session
+    assert s.data_name == "iris" and s.n_samples == 150
+    assert s.settings.n_components == 3 and s.current.mixture.cov_type == "diag"
+    assert w(win, "kSpinBox").value() == 3 and w(win, "covTypeCombo").currentText() == "diag"
+    assert w(win, "initCombo").currentData() == "kmeans" and w(win, "seedSpinBox").value() == 5
+    win.close()
+
+
+def test_command_line_file(qtbot, tmp_path):
+    from emviz.app import create_main_window
+
+    path = tmp_path / "pts.csv"
+    path.write_text("u,v\n" + "\n".join(f"{i},{(i * 3) % 5}" for i in range(10)))
+    win = create_main_window([str(path)])
+    qtbot.addWidget(win)
+    assert win.session.n_samples == 10 and win.session.columns == ("u", "v")
+    win.close()
+
+
+def test_help_exits_before_qt():
+    out = subprocess.run(
+        [sys.executable, "-m", "emviz", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0
+    for option in ("--dataset", "--k", "--cov-type", "--init", "--seed", "FILE"):
+        assert option in out.stdout
+
+
+@pytest.mark.parametrize("argv", [["--k", "11"], ["--cov-type", "round"]])
+def test_bad_options_exit_with_usage(argv):
+    from emviz.app import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
