@@ -95,6 +95,8 @@ class Session(QObject):
         self.index = -1
         self.delay = 0.2
         self.selected: int | None = None
+        #: The mixture the points were drawn from (generated data), else None.
+        self.truth: Mixture | None = None
         self._resp_cache: tuple[int, np.ndarray | None] | None = None
         # Run control: the worker and its thread are kept as attributes; a
         # dropped reference ends in "QThread: Destroyed while thread is still running".
@@ -159,8 +161,16 @@ class Session(QObject):
 
     # ------------------------------------------------------------------ data
 
-    def load_points(self, X: object, name: str = "", columns: tuple[str, str] = ("x", "y")):
+    def load_points(
+        self,
+        X: object,
+        name: str = "",
+        columns: tuple[str, str] = ("x", "y"),
+        truth: Mixture | None = None,
+    ):
         """Use new points and re-initialise.
+
+        ``truth`` is the mixture the points were drawn from, when known.
 
         Raises
         ------
@@ -180,6 +190,7 @@ class Session(QObject):
         self.X = data.X
         self.data_name = name
         self.columns = tuple(columns)
+        self.truth = truth
         adjusted = settings != self.settings
         self.settings = settings
         self._set_start(mixture)
@@ -226,7 +237,7 @@ class Session(QObject):
 
         try:
             gen = make_preset(preset, n_samples, seed, n_components)
-            self.load_points(gen.X, f"{preset} (seed {seed})")
+            self.load_points(gen.X, f"{preset} (seed {seed})", truth=gen.truth)
         except ValueError as exc:
             return self._report(exc)
         return True
@@ -318,7 +329,84 @@ class Session(QObject):
 
     def _em_kwargs(self) -> dict:
         s = self.settings
-        return dict(cov_type=s.cov_type, reg_covar=s.reg_covar, tol=s.tol)
+        # bound: every snapshot carries Q and H for the lower-bound view.
+        return dict(cov_type=s.cov_type, reg_covar=s.reg_covar, tol=s.tol, bound=True)
+
+    def set_start(self, mixture: Mixture) -> bool:
+        """Start EM again from ``mixture`` (a manual edit, a restart's start, a session file).
+
+        The history is replaced by the single "init" snapshot of ``mixture``.
+        The settings follow its K and covariance type.  On a mixture that
+        does not fit the data, ``error`` is emitted and nothing changes.
+        """
+        if self.data is None:
+            return self._report(EmvizError("no data to fit"))
+        if not isinstance(mixture, Mixture):
+            return self._report(EmvizError("not a mixture"))
+        if mixture.n_components > min(MAX_COMPONENTS, self.n_samples):
+            return self._report(
+                EmvizError(f"{mixture.n_components} components is more than this data allows")
+            )
+        self._stop_runs()
+        settings = replace(
+            self.settings, n_components=mixture.n_components, cov_type=mixture.cov_type
+        )
+        changed = settings != self.settings
+        self.settings = settings
+        self._set_start(mixture)
+        if changed:
+            self.settings_changed.emit()
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+        return True
+
+    def edit_mixture(self, mixture: Mixture) -> bool:
+        """Continue from an edited copy of the mixture shown.
+
+        Before the first step this replaces the start (see :meth:`set_start`);
+        later it drops the future and appends ``mixture`` as a new starting
+        point ("init" snapshot) after the one shown, so the history records
+        the intervention (a component re-seeded, say) and EM goes on from it.
+        """
+        if not self.history or (len(self.history) == 1 and self.index == 0):
+            return self.set_start(mixture)
+        if mixture.n_components != self.settings.n_components:
+            return self.set_start(mixture)
+        self._stop_runs()
+        self._truncate()
+        try:
+            first = next(iterate_em(None, mixture, data=self.data, **self._em_kwargs()))
+        except ValueError as exc:
+            return self._report(exc)
+        iteration = self.history[self.index].iteration
+        self._append(replace(first, iteration=iteration))
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+        return True
+
+    def set_history(self, snapshots: list[Snapshot]) -> bool:
+        """Show a whole history computed elsewhere (a restart run, a session file).
+
+        ``snapshots`` must start with an "init" snapshot on the current data;
+        the last one is shown.
+        """
+        if not snapshots or snapshots[0].phase != "init" or self.data is None:
+            return self._report(EmvizError("a history must start with an initial mixture"))
+        self._stop_runs()
+        mixture = snapshots[0].mixture
+        settings = replace(
+            self.settings, n_components=mixture.n_components, cov_type=mixture.cov_type
+        )
+        changed = settings != self.settings
+        self.settings = settings
+        self.history = [snap.without_resp() for snap in snapshots]
+        self.index = len(self.history) - 1
+        self._resp_cache = None
+        if changed:
+            self.settings_changed.emit()
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+        return True
 
     # ---------------------------------------------------------------- history
 

@@ -82,13 +82,16 @@ class EMWorker(QObject):
         reg_covar: float = 1e-6,
         tol: float = 1e-6,
         max_iter: int = 500,
+        bound: bool = False,
     ) -> None:
         super().__init__()
         self.run_id = run_id
         self.control = control
         self._data = data
         self._start = start
-        self._kwargs = dict(cov_type=cov_type, reg_covar=reg_covar, tol=tol, max_iter=max_iter)
+        self._kwargs = dict(
+            cov_type=cov_type, reg_covar=reg_covar, tol=tol, max_iter=max_iter, bound=bound
+        )
 
     @Slot()
     def run(self) -> None:

@@ -36,6 +36,8 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__(parent)
         self.session = session if session is not None else Session(self)
         self.errors: list[str] = []
+        #: Views added by feature panels (emviz.ui.extensions); flush() flushes them too.
+        self.extra_views: list = []
         self._error_box: QtWidgets.QMessageBox | None = None
         self.setWindowTitle("emviz: Expectation-Maximization, step by step")
         font = self.font()
@@ -61,6 +63,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._choose_aspect()
         self.resize(1500, 950)
         self.update_state()
+        from emviz.ui.extensions import install_all
+
+        install_all(self)
 
     # ------------------------------------------------------------------ actions
 
@@ -201,7 +206,10 @@ class MainWindow(QtWidgets.QMainWindow):
         view_menu = bar.addMenu("&View")
         for key in ("sd1", "sd2", "sd3", None, "hard", "add", None, "aspect", "fit"):
             view_menu.addSeparator() if key is None else view_menu.addAction(act[key])
+        #: The menus by name, for feature panels to add their actions to.
+        self.menus = {"file": file_menu, "em": em_menu, "history": history_menu, "view": view_menu}
         help_menu = bar.addMenu("&Help")
+        self.menus["help"] = help_menu
         help_menu.addAction(act["keys"])
         for menu in (file_menu, em_menu, history_menu, view_menu):
             menu.setToolTipsVisible(True)
@@ -289,6 +297,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def flush(self) -> None:
         """Draw pending redraws now (for tests and scripts)."""
         for view in (self.scatter, self.loglik, self.param_table, self.resp_view):
+            view.flush()
+        for view in self.extra_views:
             view.flush()
         self._throttle.flush()
 
