@@ -27,6 +27,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from emviz.core.errors import EmvizError
+from emviz.core.missing import (
+    MissingData,
+    e_step_missing,
+    initialize_missing,
+    m_step_missing,
+    prepare_missing,
+)
 from emviz.core.mixture import Mixture, check_cov_type
 from emviz.core.validation import (
     check_points,
@@ -48,6 +55,16 @@ _CHUNK = 4096
 MIN_RELATIVE_FLOOR = 1e-8
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+#: How the steps treat NaN coordinates: reject them, or integrate them out.
+MISSING_MODES: tuple[str, ...] = ("raise", "marginalize")
+
+
+def _prepare_any(X: object, missing: str) -> PreparedData | MissingData:
+    if missing not in MISSING_MODES:
+        raise EmvizError(f"missing must be one of {', '.join(MISSING_MODES)}; got {missing!r}")
+    return prepare_missing(X) if missing == "marginalize" else prepare(X)
+
 
 #: A component whose responsibility mass falls below this many points is
 #: reported as collapsing.
@@ -333,7 +350,7 @@ def e_step_prepared(data: PreparedData, mixture: Mixture) -> tuple[np.ndarray, f
     return result.resp, result.log_likelihood
 
 
-def e_step(X: object, mixture: Mixture) -> tuple[np.ndarray, float]:
+def e_step(X: object, mixture: Mixture, *, missing: str = "raise") -> tuple[np.ndarray, float]:
     """Posterior responsibilities and the log-likelihood.
 
     Parameters
@@ -342,6 +359,12 @@ def e_step(X: object, mixture: Mixture) -> tuple[np.ndarray, float]:
         The points.
     mixture : Mixture
         The current parameters theta.
+    missing : {"raise", "marginalize"}
+        "raise" (default) refuses NaN in ``X``.  "marginalize" treats NaN as
+        a missing coordinate: a row with one coordinate observed uses that
+        coordinate's marginal density, rows with none are dropped (see
+        :mod:`emviz.core.missing`), and the log-likelihood is the
+        observed-data log-likelihood.
 
     Returns
     -------
@@ -358,7 +381,10 @@ def e_step(X: object, mixture: Mixture) -> tuple[np.ndarray, float]:
     """
     if not isinstance(mixture, Mixture):
         raise EmvizError(f"mixture must be a Mixture; got {type(mixture).__name__}")
-    return e_step_prepared(prepare(X), mixture)
+    data = _prepare_any(X, missing)
+    if isinstance(data, MissingData):
+        return e_step_missing(data, mixture)
+    return e_step_prepared(data, mixture)
 
 
 def log_likelihood(X: object, mixture: Mixture) -> float:
@@ -506,6 +532,9 @@ def m_step(
     resp: object,
     cov_type: str = "full",
     reg_covar: float = 1e-6,
+    *,
+    missing: str = "raise",
+    mixture: Mixture | None = None,
 ) -> Mixture:
     """The parameters that maximise the expected complete-data log-likelihood.
 
@@ -531,6 +560,11 @@ def m_step(
     reg_covar : float, default 1e-6
         Relative eigenvalue floor (unit-free).  A floor of
         :data:`MIN_RELATIVE_FLOOR` applies even at 0.
+    missing : {"raise", "marginalize"}
+        With "marginalize", NaN coordinates are missing values: the M-step
+        uses their expected sufficient statistics under ``mixture``.
+    mixture : Mixture, optional
+        The mixture ``resp`` was computed from (needed with "marginalize").
 
     Returns
     -------
@@ -543,8 +577,12 @@ def m_step(
     """
     check_cov_type(cov_type)
     reg = check_reg_covar(reg_covar)
-    data = prepare(X)
+    data = _prepare_any(X, missing)
     r = check_resp(resp, data.n_samples)
+    if isinstance(data, MissingData):
+        if mixture is None:
+            raise EmvizError("missing='marginalize' needs the mixture resp was computed from")
+        return m_step_missing(data, r, cov_type, data.floor(reg), mixture=mixture)[0]
     return m_step_prepared(data, r, cov_type, data.floor(reg))[0]
 
 
@@ -629,9 +667,10 @@ def iterate_em(
     reg_covar: float = 1e-6,
     tol: float = 1e-6,
     max_iter: int = 500,
-    data: PreparedData | None = None,
+    data: PreparedData | MissingData | None = None,
     assignment: str = "soft",
     bound: bool = False,
+    missing: str = "raise",
 ) -> Iterator[Snapshot]:
     """Run EM, yielding an immutable :class:`Snapshot` after every half-step.
 
@@ -666,6 +705,10 @@ def iterate_em(
     bound : bool
         Also compute Q(q, theta) and H(q) for every snapshot (soft EM only),
         for the lower-bound view; costs about 15 % more per iteration.
+    missing : {"raise", "marginalize"}
+        "marginalize" runs EM for incomplete data (NaN coordinates), soft
+        and without ``bound``; snapshots' ``resp`` then has one row per kept
+        row of ``X`` (see :func:`emviz.core.missing.prepare_missing`).
 
     Yields
     ------
@@ -680,7 +723,10 @@ def iterate_em(
     if bound and assignment != "soft":
         raise EmvizError("the lower bound is computed for soft EM only")
     if data is None:
-        data = prepare(X)
+        data = _prepare_any(X, missing)
+    marginal = isinstance(data, MissingData)
+    if marginal and (assignment != "soft" or bound):
+        raise EmvizError("missing='marginalize' runs soft EM without the lower bound")
     if isinstance(start, Snapshot):
         snap = start
     elif isinstance(start, Mixture):
@@ -693,6 +739,8 @@ def iterate_em(
     n = data.n_samples
 
     def posterior(mix: Mixture, q_other: np.ndarray | None = None) -> _EPass:
+        if marginal:
+            return _EPass(*e_step_missing(data, mix))
         if assignment == "hard":
             resp, ll = _hard_e_step(data, mix)
             return _EPass(resp, ll)
@@ -734,7 +782,12 @@ def iterate_em(
                 cur.self_expected,
                 cur.entropy,
             )
-        new_mixture, nk, clipped = m_step_prepared(data, cur.resp, cov_type, floor)
+        if marginal:  # the conditional means are taken under ``mixture``, which gave cur
+            new_mixture, nk, clipped = m_step_missing(
+                data, cur.resp, cov_type, floor, mixture=mixture
+            )
+        else:
+            new_mixture, nk, clipped = m_step_prepared(data, cur.resp, cov_type, floor)
         new = posterior(new_mixture, q_other=cur.resp if bound else None)
         converged = abs(new.log_likelihood - cur.log_likelihood) < tol * n
         collapsing = _collapsing(nk, clipped)
@@ -803,6 +856,7 @@ def fit(
     tol: float = 1e-6,
     max_iter: int = 500,
     reg_covar: float = 1e-6,
+    missing: str = "raise",
 ) -> FitResult:
     """Fit a Gaussian mixture to ``X`` by EM.
 
@@ -816,7 +870,7 @@ def fit(
         starting mixture (then ``n_components`` must match it).
     seed : int, optional
         Seed of the initialisation.
-    tol, max_iter, reg_covar
+    tol, max_iter, reg_covar, missing
         See :func:`iterate_em`.
 
     Returns
@@ -825,13 +879,17 @@ def fit(
     """
     from emviz.core.init import initialize
 
-    data = prepare(X)
+    data = _prepare_any(X, missing)
     if isinstance(init, Mixture):
         if init.n_components != n_components:
             raise EmvizError(
                 f"the starting mixture has {init.n_components} components, not {n_components}"
             )
         start = init
+    elif isinstance(data, MissingData):
+        start = initialize_missing(
+            data, n_components, method=init, cov_type=cov_type, seed=seed, reg_covar=reg_covar
+        )
     else:
         start = initialize(
             data.X, n_components, method=init, cov_type=cov_type, seed=seed, reg_covar=reg_covar
@@ -845,7 +903,10 @@ def fit(
             trace.append(snap.log_likelihood)
         last = snap
     assert last is not None
-    resp, _ = e_step_prepared(data, last.mixture)
+    if isinstance(data, MissingData):
+        resp, _ = e_step_missing(data, last.mixture)
+    else:
+        resp, _ = e_step_prepared(data, last.mixture)
     return FitResult(
         mixture=last.mixture,
         log_likelihoods=np.array(trace),

@@ -397,7 +397,10 @@ def _looks_like_row_names(cells: list[str]) -> bool:
     except ValueError:
         return True
     return bool(
-        values.size > 0 and np.all(values == np.round(values)) and np.all(np.diff(values) > 0)
+        values.size > 0
+        and np.all(np.isfinite(values))  # inf - inf in diff would be NaN (and warn)
+        and np.all(values == np.round(values))
+        and np.all(np.diff(values) > 0)
     )
 
 

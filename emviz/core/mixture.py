@@ -87,7 +87,11 @@ class Mixture:
         total = w.sum()
         if abs(total - 1.0) > _WEIGHT_SUM_TOL:
             raise EmvizError(f"weights must sum to 1; they sum to {total!r}")
-        w = w / total
+        # Renormalise only weights that are off by more than rounding: dividing
+        # weights that already sum to 1 within a few ulps would change their
+        # last bits, and a saved session must reload bit for bit.
+        if abs(total - 1.0) > 4 * k * np.finfo(np.float64).eps:
+            w = w / total
         scale = np.maximum(np.abs(c).max(axis=(1, 2)), np.finfo(float).tiny)
         asym = np.abs(c[:, 0, 1] - c[:, 1, 0]) / scale
         if np.any(asym > _SYMMETRY_TOL):

@@ -46,6 +46,7 @@ from emviz.core.validation import check_points
 __all__ = [
     "FORMAT",
     "MAX_HALF_STEPS",
+    "SETTINGS_FIELDS",
     "SUFFIX",
     "VERSION",
     "SessionFile",
@@ -65,7 +66,7 @@ SUFFIX = ".emviz"
 #: Most half-steps a session may ask :func:`replay` to recompute.
 MAX_HALF_STEPS = 100_000
 
-#: The settings a session file records, with the type each must have.
+#: The settings a session file records (``settings`` in the file).
 SETTINGS_FIELDS: tuple[str, ...] = (
     "n_components",
     "cov_type",
@@ -228,6 +229,12 @@ def _check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_k_fits(settings: Mapping[str, Any], X: np.ndarray) -> None:
+    k, n = settings["n_components"], X.shape[0]
+    if k > n:
+        raise _FieldError("settings.n_components", f"({k}) exceeds the number of points ({n})")
+
+
 def _check_counts(n_half_steps: object, current: object) -> tuple[int, int]:
     if not _is_int(n_half_steps):
         raise _FieldError("n_half_steps", f"must be an integer; got {_type_name(n_half_steps)}")
@@ -323,6 +330,7 @@ def session_text(
     """The text of a session file; see :func:`save_session` for the parameters."""
     points = check_points(X)
     checked = _check_settings(_settings_mapping(settings))
+    _check_k_fits(checked, points)
     if not isinstance(start, Mixture):
         raise EmvizError(f"start must be a Mixture; got {type(start).__name__}")
     _check_start(start, checked)
@@ -461,13 +469,10 @@ def _parse(text: str, path: str) -> Any:
 
 
 def _exact_mixture(d: object) -> Mixture:
-    """``Mixture.from_dict``, keeping the stored weights bit for bit.
+    """``Mixture.from_dict`` with field-by-field messages.
 
-    ``Mixture`` divides its weights by their sum, which is not idempotent: a
-    mixture's weights may sum to 1 - 2^-53, and dividing again changes the
-    last bit of some of them.  Weights saved from a mixture sum to 1 within a
-    few ulps; those are kept exactly as written, so that the replayed history
-    is identical.  Any other weights (a hand-edited file) are normalised.
+    The stored floats come back bit for bit: JSON writes float64 with repr,
+    and ``Mixture`` keeps weights that sum to 1 within rounding as they are.
     """
     if not isinstance(d, dict):
         raise _FieldError("start", f"must be an object; got {_type_name(d)}")
@@ -477,21 +482,9 @@ def _exact_mixture(d: object) -> Mixture:
     if not isinstance(cov_type, str):
         raise _FieldError("start.cov_type", f"must be a string; got {_type_name(cov_type)}")
     try:
-        mixture = Mixture.from_dict(d)
+        return Mixture.from_dict(d)
     except (ValueError, TypeError) as exc:  # EmvizError, or numpy on ragged or text lists
         raise _FieldError("start", f"is not a valid mixture: {exc}") from None
-    try:
-        stored = np.array(d["weights"], dtype=np.float64)
-    except (TypeError, ValueError):  # pragma: no cover - from_dict accepted it
-        return mixture
-    k = stored.shape[0]
-    if abs(float(stored.sum()) - 1.0) <= 4 * k * np.finfo(np.float64).eps and not np.array_equal(
-        stored, mixture.weights
-    ):
-        stored.setflags(write=False)
-        # The Mixture checked these weights a moment ago (up to the last bit).
-        object.__setattr__(mixture, "weights", stored)
-    return mixture
 
 
 def _check_document(doc: Any, path: str) -> SessionFile:
@@ -542,11 +535,7 @@ def _check_document(doc: Any, path: str) -> SessionFile:
         if not isinstance(settings, dict):
             raise _FieldError("settings", f"must be an object; got {_type_name(settings)}")
         checked = _check_settings(settings)
-        if checked["n_components"] > X.shape[0]:
-            raise _FieldError(
-                "settings.n_components",
-                f"({checked['n_components']}) exceeds the number of points ({X.shape[0]})",
-            )
+        _check_k_fits(checked, X)
         start = _exact_mixture(_require(doc, "start", ""))
         _check_start(start, checked)
         n, cur = _check_counts(_require(doc, "n_half_steps", ""), doc.get("current"))

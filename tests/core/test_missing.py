@@ -471,12 +471,12 @@ def _run(e_step, m_step, data, mixture, tol=1e-8, max_iter=1000):
     return mixture
 
 
-N_SEEDS = 20
-MARGIN = 0.03
+N_SEEDS = 100
+MARGIN = 0.05
 
 
 def test_marginalising_recovers_the_truth_better_than_dropping_rows():
-    """EM on all rows beats EM on the complete rows only, by at least 3 %.
+    """EM on all rows beats EM on the complete rows only, by at least 5 %.
 
     600 points from TRUTH (three well-separated components, correlation 0.9
     within each), 30 % of the y values removed completely at random.  Both
@@ -484,16 +484,19 @@ def test_marginalising_recovers_the_truth_better_than_dropping_rows():
     estimators, not initialisation luck.  Error: mean Euclidean error of the
     means plus mean Frobenius error of the covariances (best permutation).
 
-    Measured first over 600 seeds: the marginalising fit's mean error is
-    0.90 of the complete-rows fit's (0.88 to 0.93 between blocks of 100 seeds,
-    0.81 to 0.98 between blocks of 20); on seeds 0-19 used here it is
-    0.86.  The test asks for 0.97 or better.
+    Measured first over seeds 0-1999: mean error 0.267 marginalising, 0.295
+    on complete rows only, a ratio of 0.907 (marginalising wins on 70 % of
+    single seeds).  Over the 20 blocks of 100 seeds the ratio ranges from
+    0.882 to 0.936 (sd 0.014); on seeds 0-99, used here, it is 0.920.  The
+    test asks for a ratio below 0.95, three standard deviations above the
+    mean ratio of a block.
     """
+    chol = np.linalg.cholesky(TRUTH.covariances)
     errors = []
     for seed in range(N_SEEDS):
         rng = np.random.default_rng(seed)
         z = rng.choice(3, size=600, p=TRUTH.weights)
-        X = np.stack([rng.multivariate_normal(TRUTH.means[k], TRUTH.covariances[k]) for k in z])
+        X = TRUTH.means[z] + np.einsum("nij,nj->ni", chol[z], rng.standard_normal((600, 2)))
         X = remove_at_random(X, 0.3, axis=1, seed=rng)
         md = prepare_missing(X)
         data = prepare(X[md.kept[md.idx_complete]])
