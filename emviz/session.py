@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from emviz.core.em import PreparedData, Snapshot, e_step_prepared, iterate_em, prepare
 from emviz.core.errors import EmvizError
 from emviz.core.init import INIT_METHODS, initialize
+from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
 from emviz.core.mixture import COV_TYPES, Mixture
 from emviz.worker import EMWorker, RunControl
 
@@ -88,7 +89,11 @@ class Session(QObject):
         super().__init__(parent)
         self.settings = Settings()
         self.X: np.ndarray | None = None
-        self.data: PreparedData | None = None
+        self.data: PreparedData | MissingData | None = None
+        #: The points as loaded: rows with one missing coordinate hold NaN there.
+        self.X_raw: np.ndarray | None = None
+        #: Use rows with a missing coordinate, by EM (missing="marginalize").
+        self.treat_missing = False
         self.data_name = ""
         self.columns: tuple[str, str] = ("x", "y")
         self.history: list[Snapshot] = []
@@ -132,9 +137,9 @@ class Session(QObject):
         if snap.phase == "init" or self.data is None:
             resp = None
         elif snap.phase == "E" or index == 0:
-            resp = e_step_prepared(self.data, snap.mixture)[0]
+            resp = self._posterior(snap.mixture)
         else:
-            resp = e_step_prepared(self.data, self.history[index - 1].mixture)[0]
+            resp = self._posterior(self.history[index - 1].mixture)
         self._resp_cache = (index, resp)
         return resp
 
@@ -178,14 +183,14 @@ class Session(QObject):
             If ``X`` is not an array of shape (n_samples, 2) of finite numbers;
             the previous data and history are then untouched.
         """
-        data = prepare(X)
-        if data.n_samples < 1:
-            raise EmvizError("no points")
+        raw = _raw_points(X)
+        data = self._prepare(raw)
         settings = self.settings
         if settings.n_components > data.n_samples:
             settings = replace(settings, n_components=data.n_samples)
         mixture = self._initial_mixture(data, settings)
         self._stop_runs()
+        self.X_raw = raw
         self.data = data
         self.X = data.X
         self.data_name = name
@@ -200,8 +205,78 @@ class Session(QObject):
         if adjusted:
             self.settings_changed.emit()
             self.message.emit(f"K lowered to {settings.n_components}: only that many points")
+        elif self.n_incomplete_raw and not self.treat_missing:
+            self.message.emit(
+                f"{self.n_incomplete_raw} rows with a missing value are left out; "
+                "EM > Treat missing values with EM uses them"
+            )
         self.history_changed.emit()
         self.snapshot_changed.emit()
+
+    # ------------------------------------------------------------ missing data
+
+    @property
+    def n_incomplete_raw(self) -> int:
+        """Rows of the loaded data with exactly one coordinate missing."""
+        if self.X_raw is None:
+            return 0
+        return int(np.count_nonzero(np.isnan(self.X_raw).sum(axis=1) == 1))
+
+    @property
+    def n_incomplete(self) -> int:
+        """Rows in the fit that have a missing coordinate (0 unless treat_missing)."""
+        return self.data.n_incomplete if isinstance(self.data, MissingData) else 0
+
+    def _prepare(self, raw: np.ndarray) -> PreparedData | MissingData:
+        """The data EM runs on: all rows by EM for missing values, or the complete rows."""
+        incomplete = np.isnan(raw).any(axis=1)
+        if self.treat_missing and (np.isnan(raw).sum(axis=1) == 1).any():
+            return prepare_missing(raw)
+        if incomplete.all():
+            raise EmvizError("every row has a missing value: there is nothing to fit")
+        return prepare(raw[~incomplete])
+
+    def set_treat_missing(self, on: bool) -> bool:
+        """Use rows with a missing coordinate by EM (on) or leave them out (off).
+
+        The fit starts again (same settings) on the new set of rows.
+        """
+        on = bool(on)
+        if on == self.treat_missing:
+            return True
+        old = self.treat_missing
+        self.treat_missing = on
+        if self.X_raw is None:
+            return True
+        try:
+            data = self._prepare(self.X_raw)
+            settings = self.settings
+            if settings.n_components > data.n_samples:
+                settings = replace(settings, n_components=data.n_samples)
+            mixture = self._initial_mixture(data, settings)
+        except ValueError as exc:
+            self.treat_missing = old
+            return self._report(exc)
+        self._stop_runs()
+        self.data = data
+        self.X = data.X
+        changed = settings != self.settings
+        self.settings = settings
+        self._set_start(mixture)
+        self.selected = None
+        self.data_changed.emit()
+        self.selection_changed.emit()
+        if changed:
+            self.settings_changed.emit()
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+        return True
+
+    def _posterior(self, mixture: Mixture) -> np.ndarray:
+        """Responsibilities of every point in the fit under ``mixture``."""
+        if isinstance(self.data, MissingData):
+            return e_step_missing(self.data, mixture)[0]
+        return e_step_prepared(self.data, mixture)[0]
 
     def _report(self, exc: Exception) -> bool:
         self.error.emit(str(exc))
@@ -212,7 +287,7 @@ class Session(QObject):
         from emviz.core.io import load_points
 
         try:
-            loaded = load_points(path, columns)
+            loaded = load_points(path, columns, missing="keep")
             self.load_points(loaded.X, Path(loaded.path).name, loaded.columns)
         except (OSError, ValueError) as exc:  # DataFileError and EmvizError are ValueErrors
             return self._report(exc)
@@ -246,12 +321,15 @@ class Session(QObject):
         """Add points to the data; EM restarts from the mixture shown, on the new data."""
         try:
             new = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-            X = new if self.X is None else np.vstack([self.X, new])
-            data = prepare(X)
+            if not np.all(np.isfinite(new)):
+                raise EmvizError("added points must have two finite coordinates")
+            raw = new if self.X_raw is None else np.vstack([self.X_raw, new])
+            data = self._prepare(raw)
         except ValueError as exc:
             return self._report(exc)
         self._stop_runs()
         mixture = self.history[self.index].mixture if self.history else None
+        self.X_raw = raw
         self.data = data
         self.X = data.X
         if mixture is None:
@@ -311,7 +389,16 @@ class Session(QObject):
         """Start again from a new initialisation (the next seed)."""
         return self.update_settings(seed=self.settings.seed + 1)
 
-    def _initial_mixture(self, data: PreparedData, settings: Settings) -> Mixture:
+    def _initial_mixture(self, data: PreparedData | MissingData, settings: Settings) -> Mixture:
+        if isinstance(data, MissingData):
+            return initialize_missing(
+                data,
+                settings.n_components,
+                method=settings.init,
+                cov_type=settings.cov_type,
+                seed=settings.seed,
+                reg_covar=settings.reg_covar,
+            )
         return initialize(
             data.X,
             settings.n_components,
@@ -329,8 +416,10 @@ class Session(QObject):
 
     def _em_kwargs(self) -> dict:
         s = self.settings
-        # bound: every snapshot carries Q and H for the lower-bound view.
-        return dict(cov_type=s.cov_type, reg_covar=s.reg_covar, tol=s.tol, bound=True)
+        # bound: every snapshot carries Q and H for the lower-bound view (not
+        # computed for EM with missing values).
+        bound = not isinstance(self.data, MissingData)
+        return dict(cov_type=s.cov_type, reg_covar=s.reg_covar, tol=s.tol, bound=bound)
 
     def set_start(self, mixture: Mixture) -> bool:
         """Start EM again from ``mixture`` (a manual edit, a restart's start, a session file).
@@ -637,6 +726,23 @@ class Session(QObject):
     @property
     def live_threads(self) -> list[QThread]:
         return [t for t, _w, _c in self._threads.values() if t.isRunning()]
+
+
+def _raw_points(X: object) -> np.ndarray:
+    """Points as loaded, shape (n, 2): NaN marks a missing coordinate, inf is refused."""
+    try:
+        raw = np.array(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise EmvizError(f"the points must be numbers: {exc}") from None
+    if raw.ndim != 2 or raw.shape[1] != 2:
+        raise EmvizError(f"the points must have shape (n_samples, 2); got {raw.shape}")
+    if np.isinf(raw).any():
+        raise EmvizError("the points contain infinity")
+    raw = raw[~np.isnan(raw).all(axis=1)]  # a row with nothing observed carries nothing
+    if len(raw) < 1:
+        raise EmvizError("no points")
+    raw.setflags(write=False)
+    return raw
 
 
 def _check_settings(s: Settings) -> None:

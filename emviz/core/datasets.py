@@ -40,6 +40,7 @@ class _Bundled:
     file: str
     columns: tuple[str, str]
     description: str
+    missing: str = "drop"
 
 
 _BUNDLED: dict[str, _Bundled] = {
@@ -58,6 +59,13 @@ _BUNDLED: dict[str, _Bundled] = {
         ("bill_length_mm", "bill_depth_mm"),
         "Palmer penguins: bill length against bill depth (mm), 3 species; "
         "rows with a missing value are dropped",
+    ),
+    "old_faithful_holes": _Bundled(
+        "old_faithful_holes.csv",
+        ("eruptions_min", "waiting_min"),
+        "Old Faithful with holes: 30 % of the eruptions lost one of their two values "
+        "at random (the complete data are Old Faithful)",
+        missing="keep",
     ),
 }
 
@@ -79,7 +87,9 @@ def load_dataset(name: str) -> LoadedPoints:
     -------
     LoadedPoints
         ``X`` has shape (n_samples, 2); ``n_dropped`` counts rows dropped
-        for missing values.
+        for missing values.  For "old_faithful_holes" the rows with one
+        missing coordinate are kept, with NaN there (for EM with
+        ``missing="marginalize"``).
 
     Raises
     ------
@@ -89,7 +99,7 @@ def load_dataset(name: str) -> LoadedPoints:
     spec = _BUNDLED.get(name) if isinstance(name, str) else None
     if spec is None:
         raise EmvizError(f"unknown data set {name!r}; choose one of {', '.join(_BUNDLED)}")
-    return load_points(resource_path("datasets", spec.file), spec.columns)
+    return load_points(resource_path("datasets", spec.file), spec.columns, missing=spec.missing)
 
 
 # ----------------------------------------------------------------------------------------------

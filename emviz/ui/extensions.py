@@ -13,7 +13,9 @@ from __future__ import annotations
 
 
 def _installers() -> list:
-    return []
+    from emviz.ui import missing_view
+
+    return [missing_view.install]
 
 
 def install_all(window) -> None:

@@ -404,6 +404,10 @@ class MainWindow(QtWidgets.QMainWindow):
         state = "converged" if snap.converged else ("running" if s.running else "not converged")
         if s.paused:
             state = "paused"
+        if s.n_incomplete:
+            name += f", {s.n_incomplete} incomplete: EM fills them in"
+        elif s.n_incomplete_raw:
+            name += f", {s.n_incomplete_raw} incomplete rows left out"
         return (
             f"{s.n_samples} points{name}   ·   K = {snap.mixture.n_components}   ·   "
             f"iteration {snap.iteration}, {_PHASE_NAMES[snap.phase]}   ·   "

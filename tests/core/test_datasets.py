@@ -63,7 +63,7 @@ def test_sources_file_covers_every_bundled_file() -> None:
     folder = resources_dir() / "datasets"
     sources = (folder / "SOURCES.md").read_text(encoding="utf-8")
     csv_files = sorted(p.name for p in folder.glob("*.csv"))
-    assert csv_files == ["iris.csv", "old_faithful.csv", "penguins.csv"]
+    assert csv_files == ["iris.csv", "old_faithful.csv", "old_faithful_holes.csv", "penguins.csv"]
     for name in csv_files:
         assert f"## {name}" in sources
     for cited in ("Härdle", "faithful", "Fisher", "Anderson", "Gorman", "palmerpenguins", "CC0"):
@@ -71,7 +71,7 @@ def test_sources_file_covers_every_bundled_file() -> None:
 
 
 def test_dataset_names() -> None:
-    assert set(DATASETS) == {"old_faithful", "iris", "penguins"}
+    assert set(DATASETS) == {"old_faithful", "iris", "penguins", "old_faithful_holes"}
     assert all(isinstance(d, str) and d for d in DATASETS.values())
 
 
@@ -372,3 +372,17 @@ def test_preset_bad_arguments(kwargs: dict, message: str) -> None:
 
 def test_fixed_presets_accept_their_own_k() -> None:
     assert make_preset("multi_optima", seed=0, n_components=5).truth.n_components == 5
+
+
+def test_old_faithful_holes_is_old_faithful_with_documented_holes():
+    from emviz.core.missing import remove_at_random
+
+    holes = load_dataset("old_faithful_holes")
+    full = load_dataset("old_faithful")
+    assert holes.X.shape == full.X.shape == (272, 2)
+    expected = remove_at_random(full.X, 0.3, seed=2026)
+    np.testing.assert_array_equal(np.isnan(holes.X), np.isnan(expected))
+    observed = ~np.isnan(holes.X)
+    np.testing.assert_array_equal(holes.X[observed], full.X[observed])
+    assert np.isnan(holes.X).any(axis=1).sum() == 82
+    assert not np.isnan(holes.X).all(axis=1).any()

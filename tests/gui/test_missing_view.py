@@ -1,0 +1,80 @@
+"""EM with missing coordinates in the window: the toggle, the counts, the filled-in points."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emviz.core import load_dataset
+from emviz.core.em import e_step
+
+
+def conditional_positions(X, mixture, resp):
+    """Expected positions of incomplete rows, from the textbook formula.
+
+    For a row missing y: E[y | x] = sum_k r_k (mu_ky + S_kxy / S_kxx (x - mu_kx));
+    likewise for a row missing x.
+    """
+    out = np.array(X, copy=True)
+    for n in np.flatnonzero(np.isnan(X).any(axis=1)):
+        m = int(np.isnan(X[n, 1]))  # the missing coordinate
+        o = 1 - m
+        cond = [
+            mu[m] + S[m, o] / S[o, o] * (X[n, o] - mu[o])
+            for mu, S in zip(mixture.means, mixture.covariances)
+        ]
+        out[n, m] = float(np.dot(resp[n], cond))
+    return out
+
+
+def test_treat_missing_uses_the_incomplete_rows(window, qtbot):
+    s = window.session
+    action = window.treat_missing_action
+    assert not action.isEnabled()  # Old Faithful has no holes
+    s.load_dataset("old_faithful_holes")
+    assert action.isEnabled() and not action.isChecked()
+    assert s.n_samples == 190 and s.n_incomplete_raw == 82
+    assert "82 incomplete rows left out" in window.status_text()
+
+    action.trigger()  # as the menu item does
+    assert s.treat_missing and s.n_samples == 272 and s.n_incomplete == 82
+    assert "82 incomplete: EM fills them in" in window.status_text()
+    overlay = window.missing_overlay
+
+    raw = load_dataset("old_faithful_holes").X
+    previous = None
+    for _ in range(3):
+        s.step_e()
+        window.flush()
+        snap = s.current
+        resp, _ = e_step(s.X, snap.mixture, missing="marginalize")
+        expected = conditional_positions(s.X, snap.mixture, resp)
+        rows = np.concatenate(
+            [np.flatnonzero(np.isnan(s.X[:, 0])), np.flatnonzero(np.isnan(s.X[:, 1]))]
+        )
+        np.testing.assert_allclose(overlay.positions, expected[rows], rtol=1e-9)
+        assert np.all(overlay.spread > 0)
+        if previous is not None:
+            assert not np.allclose(previous, overlay.positions)  # the points move
+        previous = overlay.positions.copy()
+        s.step_m()
+    np.testing.assert_array_equal(np.isnan(s.X), np.isnan(raw))
+
+    lls = [snap.log_likelihood for snap in s.history]
+    assert all(b >= a - 1e-9 * abs(a) for a, b in zip(lls, lls[1:]))
+
+    action.trigger()
+    assert not s.treat_missing and s.n_samples == 190 and len(s.history) == 1
+    window.flush()
+    assert len(overlay.positions) == 0
+
+
+def test_a_run_with_missing_values_converges(fast, qtbot):
+    s = fast.session
+    s.load_dataset("old_faithful_holes")
+    s.set_treat_missing(True)
+    with qtbot.waitSignal(s.run_finished, timeout=20000) as blocker:
+        s.run()
+    assert blocker.args == ["converged"]
+    assert s.history[-1].converged
+    fast.flush()
+    assert fast.missing_overlay.positions.shape == (82, 2)
