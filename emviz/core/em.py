@@ -42,9 +42,17 @@ from emviz.core.validation import (
     check_tol_max_iter,
 )
 
-# Points per chunk: arrays of shape (n_components, _CHUNK) of float64 stay in
-# a typical L2 cache for up to ten components.
+# Points per chunk.  A chunk's arrays (six feature rows, and K rows each of
+# log-densities and of their shifted copy) then stay in a typical 512 kB L2
+# cache for K up to 10; chunks of 40,000 values or more were several times
+# slower here.
 _CHUNK = 4096
+
+
+def _chunk(n_components: int) -> int:
+    """Points per chunk (the same for every K; see ``_CHUNK``)."""
+    return _CHUNK
+
 
 # Even with ``reg_covar=0`` the smallest eigenvalue of a covariance is kept
 # above this fraction of the data's variance.  A 2x2 covariance stored as a
@@ -252,8 +260,9 @@ def weighted_log_density(data: PreparedData, mixture: Mixture) -> np.ndarray:
     """
     terms = _log_density_terms(mixture, data)
     out = np.empty((mixture.n_components, data.n_samples))
-    for start in range(0, data.n_samples, _CHUNK):
-        stop = min(start + _CHUNK, data.n_samples)
+    chunk = _chunk(mixture.n_components)
+    for start in range(0, data.n_samples, chunk):
+        stop = min(start + chunk, data.n_samples)
         _weighted_log_density(data, terms, start, stop, out[:, start:stop])
     return out
 
@@ -274,12 +283,14 @@ class _EPass:
     self_expected: float = math.nan
     entropy: float = math.nan
     cross_expected: float = math.nan
+    moments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def _e_pass(
     data: PreparedData,
     mixture: Mixture,
     terms: bool = False,
+    moments: bool = False,
     q_other: np.ndarray | None = None,
 ) -> _EPass:
     """The E-step's pass over the data, optionally with the lower bound's terms."""
@@ -293,13 +304,19 @@ def _e_pass(
     #   sum_k r_k log r_k       = sum_k r_k s_k - log norm   (-H, per point)
     # so both come from one dot product of r with the shifted log terms.
     rs_total = peak_total = lognorm_total = cross = 0.0
-    shifted = np.empty((k, min(_CHUNK, n))) if terms else None
+    chunk = _chunk(k)
+    shifted = np.empty((k, min(chunk, n))) if terms else None
     # A component with weight 0 has log terms of -inf; clamp them so that
     # 0 * log 0 counts as 0 in the dot products.
     clamp = terms and not np.all(mixture.weights > 0)
     q_t = None if q_other is None else np.asarray(q_other).T
-    for start in range(0, n, _CHUNK):
-        stop = min(start + _CHUNK, n)
+    # The M-step's first pass (N_k and sum_n r_nk x_n), taken while each
+    # chunk of responsibilities is still in cache.
+    nk = np.zeros(k) if moments else None
+    sx = np.zeros(k) if moments else None
+    sy = np.zeros(k) if moments else None
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
         log_prob = resp_t[:, start:stop]
         _weighted_log_density(data, dens, start, stop, log_prob)
         if clamp:
@@ -317,6 +334,10 @@ def _e_pass(
         np.exp(log_prob, out=log_prob)
         norm = log_prob.sum(axis=0)
         log_prob *= 1.0 / norm
+        if moments:
+            nk += log_prob.sum(axis=1)
+            sx += log_prob @ data.x[start:stop]
+            sy += log_prob @ data.y[start:stop]
         peak_sum = float(peak.sum())
         lognorm_sum = float(np.log(norm).sum())
         total += peak_sum + lognorm_sum
@@ -325,14 +346,16 @@ def _e_pass(
             peak_total += peak_sum
             lognorm_total += lognorm_sum
     resp_t.setflags(write=False)
+    sums = (nk, sx, sy) if moments else None
     if not terms:
-        return _EPass(resp_t.T, total)
+        return _EPass(resp_t.T, total, moments=sums)
     return _EPass(
         resp_t.T,
         total,
         self_expected=rs_total + peak_total,
         entropy=-(rs_total - lognorm_total),
         cross_expected=cross if q_t is not None else math.nan,
+        moments=sums,
     )
 
 
@@ -437,9 +460,17 @@ def _floor_eigenvalues(cov: np.ndarray, floor: float) -> tuple[np.ndarray, np.nd
 
 
 def m_step_prepared(
-    data: PreparedData, resp: np.ndarray, cov_type: str, floor: float
+    data: PreparedData,
+    resp: np.ndarray,
+    cov_type: str,
+    floor: float,
+    moments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Mixture, np.ndarray, np.ndarray]:
     """M-step on prepared data; see :func:`m_step`.
+
+    ``moments`` = (N_k, sum_n r_nk x_n, sum_n r_nk y_n) in centred
+    coordinates, if the E-step pass already summed them (it does in
+    :func:`iterate_em`); otherwise they are summed here.
 
     Returns
     -------
@@ -452,12 +483,14 @@ def m_step_prepared(
     n = data.n_samples
     r = np.ascontiguousarray(resp.T)  # (K, n): rows are contiguous
     k = r.shape[0]
-    nk = r.sum(axis=1)
+    if moments is None:
+        moments = (r.sum(axis=1), r @ data.x, r @ data.y)
+    nk, sum_x, sum_y = moments
     empty = ~(nk > 0)
     safe_nk = np.where(empty, 1.0, nk)
     # Means in centred coordinates.
-    mx = (r @ data.x) / safe_nk
-    my = (r @ data.y) / safe_nk
+    mx = sum_x / safe_nk
+    my = sum_y / safe_nk
     # A component with no responsibility at all has no maximiser; it is
     # parked on the data mean (centred coordinate 0) with the data's
     # covariance and weight 0, so it stays well defined and harmless.
@@ -470,12 +503,13 @@ def m_step_prepared(
     syy = np.zeros(k)
     mxc = mx.reshape(-1, 1)
     myc = my.reshape(-1, 1)
-    width = min(_CHUNK, n)
+    chunk = _chunk(k)
+    width = min(chunk, n)
     dx_buf = np.empty((k, width))
     dy_buf = np.empty((k, width))
     rd_buf = np.empty((k, width))
-    for start in range(0, n, _CHUNK):
-        stop = min(start + _CHUNK, n)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
         m = stop - start
         dx = dx_buf[:, :m]
         dy = dy_buf[:, :m]
@@ -744,7 +778,7 @@ def iterate_em(
         if assignment == "hard":
             resp, ll = _hard_e_step(data, mix)
             return _EPass(resp, ll)
-        return _e_pass(data, mix, terms=bound, q_other=q_other)
+        return _e_pass(data, mix, terms=bound, q_other=q_other, moments=True)
 
     # The posterior under the current mixture is computed once, right after
     # the mixture is known: it gives that mixture's log-likelihood (shown on
@@ -787,7 +821,9 @@ def iterate_em(
                 data, cur.resp, cov_type, floor, mixture=mixture
             )
         else:
-            new_mixture, nk, clipped = m_step_prepared(data, cur.resp, cov_type, floor)
+            new_mixture, nk, clipped = m_step_prepared(
+                data, cur.resp, cov_type, floor, moments=cur.moments
+            )
         new = posterior(new_mixture, q_other=cur.resp if bound else None)
         converged = abs(new.log_likelihood - cur.log_likelihood) < tol * n
         collapsing = _collapsing(nk, clipped)
