@@ -13,9 +13,9 @@ from __future__ import annotations
 
 
 def _installers() -> list:
-    from emviz.ui import missing_view
+    from emviz.ui import inside_em, missing_view
 
-    return [missing_view.install]
+    return [missing_view.install, inside_em.install]
 
 
 def install_all(window) -> None:

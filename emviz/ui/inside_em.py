@@ -1,0 +1,163 @@
+"""Inside EM: the lower bound, the M-step's formulas, paths, density and model choice.
+
+``install(window)`` adds to the main window
+
+- three dock widgets (movable, closable, listed in an "Inside EM" menu to
+  show them again): the lower-bound view (:mod:`emviz.ui.bound_view`), the
+  formulas panel (:mod:`emviz.ui.formulas_view`) and the model choice
+  (:mod:`emviz.ui.model_choice`);
+- two overlays on the scatter plot: mean paths (:mod:`emviz.ui.trails`) and
+  the mixture density (:mod:`emviz.ui.density`), toggled from the same menu;
+
+and registers everything that redraws in ``window.extra_views``.  The
+handles are kept on ``window.inside_em`` (an :class:`InsideEM`).
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Qt
+
+from emviz.ui.bound_view import BoundView
+from emviz.ui.density import DensityOverlay
+from emviz.ui.formulas_view import FormulasView
+from emviz.ui.model_choice import ModelChoiceView
+from emviz.ui.trails import TrailsOverlay
+
+__all__ = ["InsideEM", "install"]
+
+
+class _CloseWatcher(QtCore.QObject):
+    """Stops the model-choice worker when the window closes (before it is destroyed)."""
+
+    def __init__(self, view: ModelChoiceView, parent: QtCore.QObject) -> None:
+        super().__init__(parent)
+        self._view = view
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QtCore.QEvent.Type.Close:
+            self._view.shutdown()
+        return False
+
+
+class InsideEM:
+    """What :func:`install` added: docks, views, overlays, menu and actions."""
+
+    def __init__(self, window) -> None:
+        s = window.session
+        self.window = window
+        self.bound_view = BoundView(s)
+        self.formulas_view = FormulasView(s)
+        self.model_choice = ModelChoiceView(s)
+        self.trails = TrailsOverlay(s, window.scatter)
+        self.density = DensityOverlay(s, window.scatter)
+
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        for key, title, widget, tip in (
+            ("bound", "Lower bound", self.bound_view, "log p = L + KL after every half-step"),
+            ("formulas", "M-step formulas", self.formulas_view, "The formulas with live numbers"),
+            ("model", "Model choice (BIC/AIC)", self.model_choice, "BIC and AIC against K"),
+        ):
+            dock = QtWidgets.QDockWidget(title, window)
+            dock.setObjectName(f"{key}Dock")
+            dock.setWidget(widget)
+            # A floating dock is a window of its own: it does not inherit the
+            # main window's projector-sized font.
+            dock.setFont(window.font())
+            dock.setFeatures(
+                QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
+                | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            )
+            dock.setToolTip(tip)
+            window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            dock.hide()  # opened from the Inside EM menu; the main view stays roomy
+            self.docks[key] = dock
+        window.tabifyDockWidget(self.docks["bound"], self.docks["model"])
+
+        self.menu = window.menuBar().addMenu("&Inside EM")
+        self.menu.setObjectName("insideEmMenu")
+        self.menu.setToolTipsVisible(True)
+        if "help" in getattr(window, "menus", {}):
+            # Keep Help last.
+            window.menuBar().insertMenu(window.menus["help"].menuAction(), self.menu)
+        self.actions: dict[str, QtGui.QAction] = {}
+        for key, dock in self.docks.items():
+            action = dock.toggleViewAction()
+            action.setObjectName(f"{key}DockAction")
+            action.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
+            self.menu.addAction(action)
+            self.actions[f"{key}_dock"] = action
+        self.menu.addSeparator()
+        self._check(
+            "trails",
+            "Mean &paths",
+            "T",
+            "Trails of the means up to the step shown, fading with age",
+            self.trails.set_enabled,
+        )
+        self._check(
+            "past_ellipses",
+            "Past &ellipses (faint)",
+            "",
+            "The 1-sd ellipses of earlier M-steps, faintly",
+            self._set_past_ellipses,
+        )
+        self._check(
+            "heatmap",
+            "&Density heat map",
+            "D",
+            "The mixture density of the step shown, under the points",
+            self.density.set_heatmap,
+        )
+        self._check(
+            "contours",
+            "Density &contours",
+            "",
+            "Contours holding 25, 50, 75 and 95 % of the mass",
+            self.density.set_contours,
+        )
+        if "view" in getattr(window, "menus", {}):
+            window.menus["view"].addSeparator()
+            for key in ("trails", "heatmap", "contours"):
+                window.menus["view"].addAction(self.actions[key])
+
+        self._watcher = _CloseWatcher(self.model_choice, window)
+        window.installEventFilter(self._watcher)
+        window.extra_views.extend(
+            [self.bound_view, self.formulas_view, self.model_choice, self.trails, self.density]
+        )
+
+    def _check(self, key, text, shortcut, tip, slot) -> QtGui.QAction:
+        action = QtGui.QAction(text, self.window)
+        action.setObjectName(f"{key}Action")
+        action.setCheckable(True)
+        if shortcut:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            tip = f"{tip} ({shortcut})"
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.toggled.connect(slot)
+        self.window.addAction(action)
+        self.menu.addAction(action)
+        self.actions[key] = action
+        return action
+
+    def _set_past_ellipses(self, on: bool) -> None:
+        self.trails.set_ellipses(on)
+        if on and not self.trails.enabled:
+            self.actions["trails"].setChecked(True)
+
+    def show_docks(self, *keys: str) -> None:
+        """Show the named docks ("bound", "formulas", "model"), or all."""
+        for key in keys or tuple(self.docks):
+            self.docks[key].show()
+            self.docks[key].raise_()
+
+
+def install(window) -> InsideEM:
+    """Add the Inside-EM docks, overlays and menu to ``window``; returns the handles."""
+    inside = InsideEM(window)
+    window.inside_em = inside
+    return inside

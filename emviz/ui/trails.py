@@ -1,0 +1,150 @@
+"""Paths: where each mean has been, up to the snapshot shown, fading with age.
+
+Means move only at M-steps, so the path of component k is its mean at the
+start and after every M-step up to the snapshot shown.  The segments are cut
+into age bands (the newest few, then bands twice as long each), one
+PlotCurveItem per band and component with a lower alpha for older bands, so a
+path of thousands of steps is still a dozen curve items.  Optionally the
+1-sd ellipses of past M-steps are drawn faintly (the last ``PAST_ELLIPSES``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from emviz.core.geometry import ellipse_points
+from emviz.session import MAX_COMPONENTS, Session
+from emviz.ui.palette import qcolor
+from emviz.ui.throttle import RedrawThrottle
+
+__all__ = ["AGE_BANDS", "TrailsOverlay"]
+
+#: (first age, alpha) of each band; segment age 0 is the latest move.
+AGE_BANDS = ((0, 255), (3, 200), (8, 150), (16, 105), (32, 70), (64, 40))
+#: How many past ellipses per component at most.
+PAST_ELLIPSES = 25
+#: Above the points (z 0) and below the current ellipses (7..9) and means (20).
+Z_TRAILS = 5
+Z_PAST_ELLIPSES = 4
+
+
+class TrailsOverlay:
+    """Mean paths (and optionally past ellipses) on the scatter plot.
+
+    ``curves[k][b]`` is the curve of component k's segments in age band b.
+    """
+
+    def __init__(self, session: Session, plot: pg.PlotWidget) -> None:
+        self.session = session
+        self.plot = plot
+        self.enabled = False
+        self.show_ellipses = False
+        self.curves: list[list[pg.PlotCurveItem]] = []
+        for k in range(MAX_COMPONENTS):
+            row = []
+            for _first, alpha in AGE_BANDS:
+                pen = pg.mkPen(qcolor(k, alpha), width=3.0)
+                curve = pg.PlotCurveItem(pen=pen, antialias=True)
+                curve.setZValue(Z_TRAILS)
+                curve.setVisible(False)
+                plot.addItem(curve, ignoreBounds=True)
+                row.append(curve)
+            self.curves.append(row)
+        self.dots = pg.ScatterPlotItem(size=7, pen=None, pxMode=True)
+        self.dots.setZValue(Z_TRAILS)
+        plot.addItem(self.dots, ignoreBounds=True)
+        self.ellipses: list[pg.PlotCurveItem] = []
+        for k in range(MAX_COMPONENTS):
+            curve = pg.PlotCurveItem(pen=pg.mkPen(qcolor(k, 70), width=1.5), connect="finite")
+            curve.setZValue(Z_PAST_ELLIPSES)
+            curve.setVisible(False)
+            plot.addItem(curve, ignoreBounds=True)
+            self.ellipses.append(curve)
+        self._dot_brushes = [pg.mkBrush(qcolor(k, 160)) for k in range(MAX_COMPONENTS)]
+        self._throttle = RedrawThrottle(self.redraw, parent=plot, busy=lambda: session.running)
+        session.snapshot_changed.connect(self._throttle.request)
+        session.history_changed.connect(self._throttle.request)
+        session.run_state_changed.connect(self._throttle.flush)
+
+    def flush(self) -> None:
+        self._throttle.flush()
+
+    def set_enabled(self, on: bool) -> None:
+        self.enabled = bool(on)
+        self.redraw()
+
+    def set_ellipses(self, on: bool) -> None:
+        self.show_ellipses = bool(on)
+        self.redraw()
+
+    def path(self) -> np.ndarray:
+        """Means at the start and after each M-step up to the snapshot shown, shape (T, K, 2)."""
+        s = self.session
+        if not s.history:
+            return np.zeros((0, 0, 2))
+        shown = s.history[: s.index + 1]
+        k_now = shown[-1].mixture.n_components
+        means = [
+            snap.mixture.means
+            for snap in shown
+            if snap.phase != "E" and snap.mixture.n_components == k_now
+        ]
+        return np.asarray(means, dtype=float)
+
+    def _hide(self) -> None:
+        for row in self.curves:
+            for c in row:
+                c.setVisible(False)
+        for c in self.ellipses:
+            c.setVisible(False)
+        self.dots.setData([], [])
+
+    def redraw(self) -> None:
+        if not self.enabled:
+            self._hide()
+            return
+        p = self.path()
+        if p.shape[0] < 1:
+            self._hide()
+            return
+        t, k_now = p.shape[0], p.shape[1]
+        n_seg = t - 1
+        for k in range(MAX_COMPONENTS):
+            for b, (first, _alpha) in enumerate(AGE_BANDS):
+                curve = self.curves[k][b]
+                last = AGE_BANDS[b + 1][0] if b + 1 < len(AGE_BANDS) else n_seg
+                # Segment i (from point i to i + 1) has age n_seg - 1 - i.
+                lo = max(n_seg - last, 0)
+                hi = n_seg - first  # exclusive, in segments
+                if k >= k_now or hi <= lo:
+                    curve.setVisible(False)
+                    continue
+                pts = p[lo : hi + 1, k]
+                curve.setData(pts[:, 0], pts[:, 1])
+                curve.setVisible(True)
+        flat = p[:-1].reshape(-1, 2) if t > 1 else np.zeros((0, 2))
+        brushes = [self._dot_brushes[k] for _ in range(t - 1) for k in range(k_now)]
+        self.dots.setData(flat[:, 0], flat[:, 1], brush=brushes)
+        s = self.session
+        shown = [snap for snap in s.history[: s.index] if snap.phase != "E"][-PAST_ELLIPSES:]
+        for k in range(MAX_COMPONENTS):
+            curve = self.ellipses[k]
+            if not self.show_ellipses or k >= k_now or not shown:
+                curve.setVisible(False)
+                continue
+            parts = []
+            for snap in shown:
+                if snap.mixture.n_components != k_now:
+                    continue
+                xy = ellipse_points(
+                    snap.mixture.means[k], snap.mixture.covariances[k], 1, n_points=60
+                )
+                parts.append(xy)
+                parts.append(np.full((1, 2), np.nan))
+            if not parts:
+                curve.setVisible(False)
+                continue
+            xy = np.concatenate(parts)
+            curve.setData(xy[:, 0], xy[:, 1], connect="finite")
+            curve.setVisible(True)
