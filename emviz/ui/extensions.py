@@ -13,9 +13,19 @@ from __future__ import annotations
 
 
 def _installers() -> list:
-    from emviz.ui import inside_em, missing_view
+    from emviz import export
+    from emviz.ui import classroom, inside_em, lab, missing_view, session_io
 
-    return [missing_view.install, inside_em.install]
+    # classroom last: it restyles every plot the others created, and records
+    # their line widths and sizes for presentation mode to scale and restore.
+    return [
+        missing_view.install,
+        inside_em.install,
+        lab.install,
+        session_io.install,
+        export.install,
+        classroom.install,
+    ]
 
 
 def install_all(window) -> None:

@@ -1,0 +1,674 @@
+"""The restarts lab: many EM runs from different starts, and the local maxima they reach.
+
+:func:`emviz.core.restarts.run_restarts` runs on a worker thread (a
+:class:`BackgroundTask`), with a progress bar and Cancel; the panel then
+lists every run, groups them into distinct local maxima, plots the final
+log-likelihoods by maximum (the spread of EM's answers at a glance) and
+loads a selected run, with its whole history, into the main view.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from emviz.core.em import iterate_em
+from emviz.core.init import INIT_METHODS
+from emviz.core.restarts import RestartsResult, run_restarts
+from emviz.ui.palette import PALETTE_HEX
+from emviz.ui.style import style_plot
+
+__all__ = ["RESTART_TOL", "BackgroundTask", "RestartsPanel"]
+
+#: Convergence tolerance of the restarts (and of their replay): tighter than
+#: the explorer's default, so that runs reaching the same maximum end close
+#: enough together to be grouped (see :func:`emviz.core.restarts.run_restarts`).
+RESTART_TOL = 1e-8
+
+_BEST = "#CC0000"
+_STRIP_WIDTH = 0.30
+
+
+# ----------------------------------------------------------------------------------------------
+# A function on a worker thread
+
+
+class _TaskWorker(QObject):
+    """Runs ``fn(progress, should_stop)`` once, in the thread it was moved to."""
+
+    progress = Signal(int, int)
+    result = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, fn: Callable, stop: threading.Event) -> None:
+        super().__init__()
+        self._fn = fn
+        self._stop = stop
+        #: Units of work completed (written by the worker thread, read anywhere).
+        self.n_done = 0
+
+    def _progress(self, done: int, total: int) -> None:
+        self.n_done = int(done)
+        self.progress.emit(int(done), int(total))
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            out = self._fn(self._progress, self._stop.is_set)
+        except Exception as exc:  # reported to the GUI thread, never lost in the thread
+            self.failed.emit(str(exc))
+        else:
+            self.result.emit(out)
+        finally:
+            self.finished.emit()
+
+
+class BackgroundTask(QObject):
+    """One function at a time on a QThread, cancellable, with a clean shutdown.
+
+    ``start(fn)`` runs ``fn(progress, should_stop)`` on a new QThread; the
+    worker, its thread and its stop flag are kept as attributes until the
+    thread has ended (a dropped reference ends in "QThread: Destroyed while
+    thread is still running").  Starting again cancels the task in progress:
+    its result is ignored.  :meth:`shutdown` stops everything and waits.
+
+    Signals (all in the GUI thread)
+    -------------------------------
+    progress(done, total), result(object), failed(str)
+        From the current task only.
+    finished()
+        The current task's function returned (result or failure), or it was
+        cancelled and its thread has ended.
+    """
+
+    progress = Signal(int, int)
+    result = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._name = name
+        self._id = 0
+        self._live: dict[int, tuple[QThread, _TaskWorker, threading.Event]] = {}
+        self.worker: _TaskWorker | None = None
+        self.thread: QThread | None = None
+        self.stop_flag: threading.Event | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    @property
+    def live_threads(self) -> list[QThread]:
+        return [t for t, _w, _s in self._live.values() if t.isRunning()]
+
+    def start(self, fn: Callable) -> None:
+        self.cancel()
+        self._id += 1
+        task_id = self._id
+        stop = threading.Event()
+        worker = _TaskWorker(fn, stop)
+        thread = QThread()
+        thread.setObjectName(f"emviz-{self._name}-{task_id}")
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self._on_progress)
+        worker.result.connect(self._on_result)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_worker_finished)
+        worker.finished.connect(thread.quit)
+        thread.finished.connect(self._reap)
+        self._live[task_id] = (thread, worker, stop)
+        self.worker, self.thread, self.stop_flag = worker, thread, stop
+        thread.start()
+
+    def cancel(self) -> None:
+        """Ask the current task to stop (it acts within one half-step of EM)."""
+        if self.stop_flag is not None:
+            self.stop_flag.set()
+
+    def _current(self) -> bool:
+        return self.sender() is self.worker and self.worker is not None
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._current() and not self.stop_flag.is_set():
+            self.progress.emit(done, total)
+
+    @Slot(object)
+    def _on_result(self, out: object) -> None:
+        if self._current():
+            self.result.emit(out)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._current():
+            self.failed.emit(message)
+
+    @Slot()
+    def _on_worker_finished(self) -> None:
+        if self._current():
+            self.worker = self.stop_flag = None
+            self.finished.emit()
+
+    @Slot()
+    def _reap(self) -> None:
+        # "finished" is emitted by the thread just before it ends: wait for the
+        # end before the last reference goes.
+        for key, (thread, _w, _s) in list(self._live.items()):
+            if thread.isFinished():
+                thread.wait()
+                del self._live[key]
+                if self.thread is thread:
+                    self.thread = None
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        """Stop every task and wait for the threads (the window is closing)."""
+        for thread, _worker, stop in list(self._live.values()):
+            stop.set()
+            thread.quit()
+            thread.wait(timeout_ms)
+        self._live.clear()
+        self.worker = self.thread = self.stop_flag = None
+
+
+# ----------------------------------------------------------------------------------------------
+# The panel
+
+
+def _item(text: str, value: float | None = None, bold: bool = False) -> QtWidgets.QTableWidgetItem:
+    item = QtWidgets.QTableWidgetItem(text)
+    item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsEditable)
+    if value is not None:
+        item.setData(QtCore.Qt.ItemDataRole.UserRole, value)
+    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+    if bold:
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+    return item
+
+
+def maximum_colour(m: int) -> str:
+    """Colour of local maximum ``m`` (0 = best) in the strip plot and the tables."""
+    return PALETTE_HEX[m % len(PALETTE_HEX)] if m != 6 else "#555555"
+
+
+class RestartsPanel(QtWidgets.QWidget):
+    """Controls, results tables and the strip plot of final log-likelihoods.
+
+    Attributes
+    ----------
+    result : RestartsResult or None
+        The last experiment (complete or cancelled).
+    task : BackgroundTask
+        The worker running :func:`run_restarts`.
+
+    Signals
+    -------
+    results_changed()
+        A new result is shown (or the results were cleared).
+    run_loaded(int)
+        Run ``index`` was replayed into the main view.
+    """
+
+    results_changed = Signal()
+    run_loaded = Signal(int)
+
+    def __init__(self, window, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("restartsPanel")
+        self.window_ = window
+        self.session = window.session
+        self.result: RestartsResult | None = None
+        self._params: dict | None = None  # settings the result was computed with
+        self._data = None  # the PreparedData the result belongs to
+        self.selected_run: int | None = None
+        self.task = BackgroundTask("restarts", self)
+        self.task.progress.connect(self._on_progress)
+        self.task.result.connect(self._on_result)
+        self.task.failed.connect(self._on_failed)
+        self.task.finished.connect(self._on_finished)
+        self._build()
+        self.session.data_changed.connect(self._on_data_changed)
+        self.session.settings_changed.connect(self._update_caption)
+        self._update_caption()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        self.caption = QtWidgets.QLabel(objectName="restartsCaption")
+        self.caption.setWordWrap(True)
+        layout.addWidget(self.caption)
+
+        form = QtWidgets.QGridLayout()
+        self.runs_spin = QtWidgets.QSpinBox(objectName="restartsRunsSpin")
+        self.runs_spin.setRange(1, 2000)
+        self.runs_spin.setValue(100)
+        self.runs_spin.setToolTip("How many EM runs, each from its own random start")
+        self.seed_spin = QtWidgets.QSpinBox(objectName="restartsSeedSpin")
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setToolTip("Seed of the experiment: the same seed repeats every run")
+        form.addWidget(QtWidgets.QLabel("Runs"), 0, 0)
+        form.addWidget(self.runs_spin, 0, 1)
+        form.addWidget(QtWidgets.QLabel("Seed"), 0, 2)
+        form.addWidget(self.seed_spin, 0, 3)
+        methods = QtWidgets.QHBoxLayout()
+        self.method_boxes: dict[str, QtWidgets.QCheckBox] = {}
+        for m in INIT_METHODS:
+            box = QtWidgets.QCheckBox(m, objectName=f"restartsMethod_{m}")
+            box.setChecked(m in ("kmeans++", "random_from_data"))
+            box.setToolTip("Initialisation methods are used in turn, run by run")
+            box.toggled.connect(self._update_buttons)
+            methods.addWidget(box)
+            self.method_boxes[m] = box
+        methods.addStretch(1)
+        form.addWidget(QtWidgets.QLabel("Starts"), 1, 0)
+        form.addLayout(methods, 1, 1, 1, 3)
+        layout.addLayout(form)
+
+        row = QtWidgets.QHBoxLayout()
+        self.run_button = QtWidgets.QPushButton("Run restarts", objectName="restartsRunButton")
+        self.run_button.setToolTip("Run EM from every start on a worker thread")
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button = QtWidgets.QPushButton("Cancel", objectName="restartsCancelButton")
+        self.cancel_button.setToolTip("Stop after the current half-step; keep the runs done")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QtWidgets.QProgressBar(objectName="restartsProgress")
+        self.progress.setFormat("%v / %m runs")
+        self.progress.setValue(0)
+        row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.progress, 1)
+        layout.addLayout(row)
+
+        self.summary = QtWidgets.QLabel(objectName="restartsSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        layout.addWidget(self.summary)
+
+        self.plot = pg.PlotWidget(objectName="restartsPlot")
+        style_plot(self.plot, "local maximum (best first)", "final log-likelihood")
+        item = self.plot.getPlotItem()
+        item.setMenuEnabled(False)
+        item.showGrid(y=True, alpha=0.15)
+        item.getAxis("left").enableAutoSIPrefix(False)
+        item.getAxis("left").setWidth(90)
+        self.strip = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=1), hoverable=True)
+        self.strip.sigClicked.connect(self._on_strip_clicked)
+        self.plot.addItem(self.strip)
+        self.best_item = pg.ScatterPlotItem(
+            symbol="star", size=26, brush=pg.mkBrush(_BEST), pen=pg.mkPen("k", width=1.5)
+        )
+        self.best_item.setZValue(5)
+        self.plot.addItem(self.best_item)
+        self.selected_item = pg.ScatterPlotItem(
+            symbol="o", size=24, brush=None, pen=pg.mkPen("k", width=3)
+        )
+        self.selected_item.setZValue(6)
+        self.plot.addItem(self.selected_item)
+        self.count_labels: list[pg.TextItem] = []
+        self.plot.setMinimumHeight(220)
+
+        self.maxima_table = QtWidgets.QTableWidget(0, 5, objectName="restartsMaxima")
+        self.maxima_table.setHorizontalHeaderLabels(
+            ["maximum", "log-likelihood", "runs", "share", "converged"]
+        )
+        self.maxima_table.setToolTip(
+            "Distinct solutions: runs whose final mixtures agree up to a relabelling of the "
+            "components. Click one to load its best run."
+        )
+        self.runs_table = QtWidgets.QTableWidget(0, 8, objectName="restartsTable")
+        self.runs_table.setHorizontalHeaderLabels(
+            [
+                "run",
+                "method",
+                "log-likelihood",
+                "iterations",
+                "converged",
+                "collapsed",
+                "maximum",
+                "seed",
+            ]
+        )
+        self.runs_table.setToolTip(
+            "Every run, best first. Select one to replay it in the main view"
+        )
+        for table in (self.maxima_table, self.runs_table):
+            table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+            table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+            table.verticalHeader().setVisible(False)
+            table.horizontalHeader().setSectionResizeMode(
+                QtWidgets.QHeaderView.ResizeMode.ResizeToContents
+            )
+            table.horizontalHeader().setStretchLastSection(True)
+        self.maxima_table.itemSelectionChanged.connect(self._on_maximum_selected)
+        self.runs_table.itemSelectionChanged.connect(self._on_run_selected)
+
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        split.addWidget(self.plot)
+        split.addWidget(self.maxima_table)
+        split.addWidget(self.runs_table)
+        split.setSizes([300, 150, 260])
+        layout.addWidget(split, 1)
+        self.setMinimumWidth(520)
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def running(self) -> bool:
+        return self.task.running
+
+    @property
+    def n_done(self) -> int:
+        """Runs completed by the worker so far (read from the worker, not the queue)."""
+        worker = self.task.worker
+        return (
+            worker.n_done if worker is not None else (len(self.result.runs) if self.result else 0)
+        )
+
+    def methods(self) -> tuple[str, ...]:
+        return tuple(m for m, box in self.method_boxes.items() if box.isChecked())
+
+    def _update_caption(self, *_args) -> None:
+        s = self.session.settings
+        name = self.session.data_name or "the data"
+        self.caption.setText(
+            f"EM from many starts on <b>{name}</b> with K = {s.n_components}, "
+            f"{s.cov_type} covariances (from the main controls). Each run climbs to a local "
+            "maximum of the likelihood; which one depends on where it starts."
+        )
+
+    def _update_buttons(self, *_args) -> None:
+        running = self.running
+        self.run_button.setEnabled(not running and bool(self.methods()))
+        self.cancel_button.setEnabled(running)
+        for w in (self.runs_spin, self.seed_spin, *self.method_boxes.values()):
+            w.setEnabled(not running)
+
+    # ------------------------------------------------------------------ running
+
+    def start(self) -> bool:
+        """Run the experiment with the values shown (the Run restarts button)."""
+        s = self.session
+        if s.data is None or self.running or not self.methods():
+            return False
+        settings = s.settings
+        params = dict(
+            cov_type=settings.cov_type,
+            reg_covar=settings.reg_covar,
+            tol=RESTART_TOL,
+            max_iter=settings.max_iter,
+        )
+        X = s.data.X
+        k = settings.n_components
+        n_runs = self.runs_spin.value()
+        methods = self.methods()
+        seed = self.seed_spin.value()
+
+        def job(progress, should_stop):
+            return run_restarts(
+                X,
+                k,
+                n_runs,
+                methods=methods,
+                seed=seed,
+                progress=progress,
+                should_stop=should_stop,
+                **params,
+            )
+
+        self._pending = (params, s.data)
+        self.progress.setRange(0, n_runs)
+        self.progress.setValue(0)
+        self.summary.setText(f"Running {n_runs} fits on a worker thread…")
+        self.task.start(job)
+        self._update_buttons()
+        return True
+
+    def cancel(self) -> None:
+        if self.running:
+            self.task.cancel()
+            self.summary.setText("Cancelling…")
+
+    def shutdown(self) -> None:
+        self.task.shutdown()
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    @Slot(object)
+    def _on_result(self, result: RestartsResult) -> None:
+        params, data = self._pending
+        if data is not self.session.data:  # the data changed meanwhile
+            return
+        self.set_result(result, params, data)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.summary.setText(f"Restarts failed: {message}")
+        self.session.error.emit(f"Restarts failed: {message}")
+
+    @Slot()
+    def _on_finished(self) -> None:
+        self._update_buttons()
+
+    def _on_data_changed(self) -> None:
+        if self.running:
+            self.task.cancel()
+        self.set_result(None, None, None)
+        self._update_caption()
+
+    # ------------------------------------------------------------------ results
+
+    def set_result(self, result: RestartsResult | None, params: dict | None, data) -> None:
+        """Show ``result`` (None clears the view)."""
+        self.result, self._params, self._data = result, params, data
+        self.selected_run = None
+        self._fill_tables()
+        self._draw_strip()
+        self._write_summary()
+        self.results_changed.emit()
+
+    def _write_summary(self) -> None:
+        r = self.result
+        if r is None:
+            self.summary.setText("No restarts yet.")
+            self.progress.setValue(0)
+            return
+        n = len(r.runs)
+        if not n:
+            self.summary.setText("Cancelled before any run finished.")
+            return
+        best = r.maxima[0]
+        done = f"{n} of {r.n_requested} runs (cancelled)" if r.cancelled else f"{n} runs"
+        plural = "um" if len(r.maxima) == 1 else "a"
+        self.summary.setText(
+            f"{done}: <b>{len(r.maxima)} distinct local maxim{plural}</b>. "
+            f"The best, log-likelihood {best.log_likelihood:.2f} "
+            f"(<span style='color:{_BEST}'>★</span>), was reached by {best.count} of {n} runs "
+            f"({100.0 * best.count / n:.0f} %)."
+        )
+
+    def _fill_tables(self) -> None:
+        r = self.result
+        for table in (self.maxima_table, self.runs_table):
+            table.blockSignals(True)
+            table.clearSelection()
+            table.setRowCount(0)
+        if r is not None and r.runs:
+            n = len(r.runs)
+            self.maxima_table.setRowCount(len(r.maxima))
+            for m, mx in enumerate(r.maxima):
+                first = _item(f"{'★ ' if m == 0 else ''}#{m + 1}", m, bold=m == 0)
+                first.setForeground(QtGui.QBrush(QtGui.QColor(maximum_colour(m))))
+                cells = [
+                    first,
+                    _item(f"{mx.log_likelihood:.3f}", bold=m == 0),
+                    _item(str(mx.count)),
+                    _item(f"{100.0 * mx.count / n:.0f} %"),
+                    _item("yes" if mx.converged else "no (max_iter)"),
+                ]
+                for c, cell in enumerate(cells):
+                    self.maxima_table.setItem(m, c, cell)
+            best = r.best_run
+            self._row_of_run: dict[int, int] = {}
+            self.runs_table.setRowCount(n)
+            runs = {run.index: run for run in r.runs}
+            for row, i in enumerate(r.order):
+                run = runs[int(i)]
+                m = r.maximum_of(run.index)
+                is_best = run.index == best
+                first = _item(f"{'★ ' if is_best else ''}{run.index + 1}", run.index, is_best)
+                mcell = _item(f"#{m + 1}")
+                mcell.setForeground(QtGui.QBrush(QtGui.QColor(maximum_colour(m))))
+                cells = [
+                    first,
+                    _item(run.method),
+                    _item(f"{run.log_likelihood:.3f}", bold=is_best),
+                    _item(str(run.n_iter)),
+                    _item("yes" if run.converged else "no"),
+                    _item(", ".join(str(k + 1) for k in run.collapsed) or "—"),
+                    mcell,
+                    _item(str(run.seed)),
+                ]
+                for c, cell in enumerate(cells):
+                    self.runs_table.setItem(row, c, cell)
+                self._row_of_run[run.index] = row
+        for table in (self.maxima_table, self.runs_table):
+            table.blockSignals(False)
+
+    def strip_positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """x (maximum rank + jitter), y (final log-likelihood) and run index of every dot."""
+        r = self.result
+        if r is None or not r.runs:
+            return np.zeros(0), np.zeros(0), np.zeros(0, dtype=int)
+        xs, ys, idx = [], [], []
+        runs = {run.index: run for run in r.runs}
+        for m, mx in enumerate(r.maxima):
+            count = len(mx.runs)
+            # Deterministic spread: runs of a maximum fan out across its strip.
+            offsets = np.zeros(1) if count == 1 else np.linspace(-_STRIP_WIDTH, _STRIP_WIDTH, count)
+            perm = np.random.default_rng(m).permutation(count)
+            for j, i in enumerate(mx.runs):
+                xs.append(m + 1 + offsets[perm[j]])
+                ys.append(runs[i].log_likelihood)
+                idx.append(i)
+        return np.array(xs), np.array(ys), np.array(idx, dtype=int)
+
+    def _draw_strip(self) -> None:
+        for label in self.count_labels:
+            self.plot.removeItem(label)
+        self.count_labels = []
+        x, y, idx = self.strip_positions()
+        r = self.result
+        if r is None or not len(idx):
+            self.strip.setData([], [])
+            self.best_item.setData([], [])
+            self.selected_item.setData([], [])
+            return
+        brushes = {m: pg.mkBrush(maximum_colour(m)) for m in range(len(r.maxima))}
+        of = {i: m for m, mx in enumerate(r.maxima) for i in mx.runs}
+        self.strip.setData(x=x, y=y, data=idx, brush=[brushes[of[int(i)]] for i in idx], symbol="o")
+        best = r.best_run
+        j = int(np.flatnonzero(idx == best)[0])
+        self.best_item.setData([x[j]], [y[j]])
+        for m, mx in enumerate(r.maxima):
+            label = pg.TextItem(f"×{mx.count}", color=maximum_colour(m), anchor=(0.5, 1.3))
+            font = label.textItem.font()
+            font.setPointSize(11)
+            font.setBold(True)
+            label.setFont(font)
+            label.setPos(m + 1, mx.log_likelihood)
+            self.plot.addItem(label, ignoreBounds=True)
+            self.count_labels.append(label)
+        axis = self.plot.getPlotItem().getAxis("bottom")
+        axis.setTicks([[(m + 1, f"#{m + 1}") for m in range(len(r.maxima))]])
+        vb = self.plot.getPlotItem().vb
+        vb.setXRange(0.4, len(r.maxima) + 0.6, padding=0)
+        lo, hi = float(y.min()), float(y.max())
+        pad = max(0.08 * (hi - lo), 0.5)
+        vb.setYRange(lo - pad, hi + 2.5 * pad, padding=0)
+        self._draw_selected()
+
+    def _draw_selected(self) -> None:
+        x, y, idx = self.strip_positions()
+        if self.selected_run is None or not len(idx):
+            self.selected_item.setData([], [])
+            return
+        j = np.flatnonzero(idx == self.selected_run)
+        if len(j):
+            self.selected_item.setData([x[j[0]]], [y[j[0]]])
+
+    # ------------------------------------------------------------------ selecting
+
+    def _on_strip_clicked(self, _item, points, _ev=None) -> None:
+        if len(points):
+            self.select_run(int(points[0].data()))
+
+    def _on_maximum_selected(self) -> None:
+        rows = self.maxima_table.selectionModel().selectedRows()
+        if rows and self.result is not None:
+            self.select_run(self.result.maxima[rows[0].row()].best_run)
+
+    def _on_run_selected(self) -> None:
+        rows = self.runs_table.selectionModel().selectedRows()
+        if rows and self.result is not None:
+            item = self.runs_table.item(rows[0].row(), 0)
+            self.select_run(int(item.data(QtCore.Qt.ItemDataRole.UserRole)))
+
+    def select_run(self, index: int) -> bool:
+        """Replay run ``index`` from its start and show its whole history in the main view."""
+        r = self.result
+        if r is None or self._data is not self.session.data:
+            return False
+        runs = {run.index: run for run in r.runs}
+        if index not in runs:
+            return False
+        run = runs[index]
+        p = self._params
+        history = list(
+            iterate_em(
+                None,
+                run.start,
+                data=self._data,
+                cov_type=p["cov_type"],
+                reg_covar=p["reg_covar"],
+                tol=p["tol"],
+                max_iter=p["max_iter"],
+                bound=True,
+            )
+        )
+        if not self.session.set_history(history):
+            return False
+        self.selected_run = index
+        row = self._row_of_run.get(index)
+        if row is not None:
+            self.runs_table.blockSignals(True)
+            self.runs_table.selectRow(row)
+            self.runs_table.blockSignals(False)
+        self._draw_selected()
+        m = r.maximum_of(index)
+        self.session.message.emit(
+            f"Run {index + 1} ({run.method}, seed {run.seed}) loaded: "
+            f"{len(history)} half-steps to local maximum #{m + 1}, "
+            f"log-likelihood {run.log_likelihood:.3f}"
+        )
+        self.run_loaded.emit(index)
+        return True
+
+    def flush(self) -> None:
+        """Nothing is deferred here; present for the window's ``extra_views``."""
