@@ -1,7 +1,10 @@
 """Command line and application start-up.
 
 ``emviz`` with no argument opens on Old Faithful with K = 2 initialised;
-``emviz FILE`` opens a data file; see ``emviz --help``.
+``emviz FILE`` opens a data file or a ``.emviz`` session; see ``emviz --help``.
+Two more forms are handled before Qt starts: ``emviz export ...`` renders a run
+headless (see ``emviz export --help``), and ``emviz --install-desktop`` /
+``--uninstall-desktop`` add emviz to (or remove it from) the application menu.
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ from emviz.core.datasets import DATASETS  # noqa: E402
 from emviz.core.init import INIT_METHODS  # noqa: E402
 from emviz.core.mixture import COV_TYPES  # noqa: E402
 
-__all__ = ["build_parser", "create_main_window", "main"]
+__all__ = ["build_parser", "configure_application", "create_main_window", "main"]
 
 DEFAULT_DATASET = "old_faithful"
+#: QSettings organisation and application names (the settings file is
+#: ~/.config/emviz/emviz.conf on Linux); also the .desktop file's name.
+ORGANIZATION = "emviz"
+APPLICATION = "emviz"
 
 
 def _k(text: str) -> int:
@@ -54,13 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="emviz",
         description="See the Expectation-Maximization algorithm fit a 2D Gaussian mixture, "
         "step by step. With no argument, opens on the Old Faithful data with K = 2.",
+        epilog="Also: 'emviz export --help' (write a GIF, PNG, SVG or JSON of a run without "
+        "the window); 'emviz --install-desktop' ('--uninstall-desktop') [--prefix DIR] "
+        "(add emviz to, or remove it from, the application menu).",
     )
     parser.add_argument(
         "file",
         nargs="?",
         metavar="FILE",
         help="data file: CSV, TSV, whitespace-separated text or .npy (two numeric columns "
-        "are used; with more you are asked which)",
+        "are used; with more you are asked which), or a saved .emviz session",
     )
     parser.add_argument(
         "--dataset", choices=sorted(DATASETS), help="open a bundled data set instead of a file"
@@ -123,7 +133,11 @@ def create_main_window(argv: Sequence[str] | None = None):
     window = MainWindow(session)
     session.setParent(window)
     loaded = False
-    if args.file:
+    if args.file and str(args.file).lower().endswith(".emviz"):
+        from emviz.ui.session_io import open_session
+
+        loaded = open_session(window, args.file)
+    elif args.file:
         loaded = window.open_file(args.file)
     elif args.dataset:
         loaded = session.load_dataset(args.dataset)
@@ -132,16 +146,59 @@ def create_main_window(argv: Sequence[str] | None = None):
     return window
 
 
+def configure_application(app, persistent: bool = True) -> None:
+    """Names, desktop file and icon of the QApplication.
+
+    With ``persistent`` the organisation name is set, which turns on the
+    remembered settings (see :func:`emviz.ui.classroom.settings_store`); the
+    headless export leaves it unset, so it neither reads nor writes them.
+    """
+    app.setApplicationName(APPLICATION)
+    if persistent:
+        app.setOrganizationName(ORGANIZATION)
+    app.setApplicationDisplayName("emviz")
+    # Wayland and X11 docks match the window to emviz.desktop (and its icon).
+    app.setDesktopFileName(APPLICATION)
+    icon = app_icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+
+
+def app_icon():
+    """The SVG icon as a QIcon, or None if it cannot be found."""
+    from PySide6 import QtGui
+
+    from emviz.core.errors import EmvizError
+    from emviz.core.resources import resource_path
+
+    try:
+        path = resource_path("emviz.svg")
+    except EmvizError:
+        return None
+    icon = QtGui.QIcon(str(path))
+    return None if icon.isNull() else icon
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``emviz`` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:
+        from emviz.export import main_export
+
+        return main_export(argv[1:])
+    if any(a in ("--install-desktop", "--uninstall-desktop") for a in argv):
+        from emviz.desktop import main_desktop  # standard library only: no Qt
+
+        return main_desktop(argv)
     build_parser().parse_args(argv)  # --help and usage errors before Qt starts
     from PySide6 import QtWidgets
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["emviz"])
-    app.setApplicationName("emviz")
-    app.setOrganizationName("emviz")
+    configure_application(app)
     window = create_main_window(argv)
+    icon = app_icon()
+    if icon is not None:
+        window.setWindowIcon(icon)
     app.aboutToQuit.connect(window.session.shutdown)
     window.show()
     return app.exec()
