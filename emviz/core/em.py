@@ -459,6 +459,65 @@ def _floor_eigenvalues(cov: np.ndarray, floor: float) -> tuple[np.ndarray, np.nd
     return cov, clipped
 
 
+def structured_covariances(
+    sxx: np.ndarray,
+    sxy: np.ndarray,
+    syy: np.ndarray,
+    nk: np.ndarray,
+    n_samples: int,
+    cov_type: str,
+    global_var: np.ndarray | None = None,
+) -> np.ndarray:
+    """Covariances of the M-step from each component's centred scatter.
+
+    Parameters
+    ----------
+    sxx, sxy, syy : arrays of shape (K,)
+        sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T, entry by entry.
+    nk : array of shape (K,)
+        Responsibility mass; a component with none (``nk == 0``) gets
+        ``global_var`` (the data's covariance) in the structure asked for.
+    n_samples : int
+        N, the divisor of the pooled ("tied") scatter.
+    cov_type : {"full", "tied", "diag", "spherical"}
+        "full": scatter / N_k; "tied": all scatters pooled / N; "diag": the
+        diagonal of "full"; "spherical": the mean of that diagonal times I.
+    global_var : array of shape (2, 2), optional
+        Needed when some ``nk`` is 0.
+
+    Returns
+    -------
+    array of shape (K, 2, 2), before the eigenvalue floor
+    """
+    k = nk.shape[0]
+    empty = ~(nk > 0)
+    safe_nk = np.where(empty, 1.0, nk)
+    if cov_type == "full":
+        cov = np.empty((k, 2, 2))
+        cov[:, 0, 0] = sxx / safe_nk
+        cov[:, 0, 1] = cov[:, 1, 0] = sxy / safe_nk
+        cov[:, 1, 1] = syy / safe_nk
+        if empty.any():
+            cov[empty] = global_var
+    elif cov_type == "tied":
+        shared = np.array([[sxx.sum(), sxy.sum()], [sxy.sum(), syy.sum()]]) / n_samples
+        cov = np.broadcast_to(shared, (k, 2, 2)).copy()
+    elif cov_type == "diag":
+        cov = np.zeros((k, 2, 2))
+        cov[:, 0, 0] = sxx / safe_nk
+        cov[:, 1, 1] = syy / safe_nk
+        if empty.any():
+            cov[empty] = np.diag(np.diag(global_var))
+    elif cov_type == "spherical":
+        var = 0.5 * (sxx + syy) / safe_nk
+        if empty.any():
+            var[empty] = 0.5 * np.trace(global_var)
+        cov = var[:, None, None] * np.eye(2)
+    else:  # pragma: no cover - checked by callers
+        raise EmvizError(f"unknown cov_type {cov_type!r}")
+    return cov
+
+
 def m_step_prepared(
     data: PreparedData,
     resp: np.ndarray,
@@ -533,29 +592,7 @@ def m_step_prepared(
             )
             / n
         )
-    if cov_type == "full":
-        cov = np.empty((k, 2, 2))
-        cov[:, 0, 0] = sxx / safe_nk
-        cov[:, 0, 1] = cov[:, 1, 0] = sxy / safe_nk
-        cov[:, 1, 1] = syy / safe_nk
-        if global_var is not None:
-            cov[empty] = global_var
-    elif cov_type == "tied":
-        shared = np.array([[sxx.sum(), sxy.sum()], [sxy.sum(), syy.sum()]]) / n
-        cov = np.broadcast_to(shared, (k, 2, 2)).copy()
-    elif cov_type == "diag":
-        cov = np.zeros((k, 2, 2))
-        cov[:, 0, 0] = sxx / safe_nk
-        cov[:, 1, 1] = syy / safe_nk
-        if global_var is not None:
-            cov[empty] = np.diag(np.diag(global_var))
-    elif cov_type == "spherical":
-        var = 0.5 * (sxx + syy) / safe_nk
-        if global_var is not None:
-            var[empty] = 0.5 * np.trace(global_var)
-        cov = var[:, None, None] * np.eye(2)
-    else:  # pragma: no cover - checked by callers
-        raise EmvizError(f"unknown cov_type {cov_type!r}")
+    cov = structured_covariances(sxx, sxy, syy, nk, n, cov_type, global_var)
     cov, clipped = _floor_eigenvalues(cov, floor)
     mixture = Mixture(weights=weights, means=means, covariances=cov, cov_type=cov_type)
     return mixture, nk, clipped

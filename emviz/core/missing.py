@@ -578,29 +578,7 @@ def m_step_missing(
     means = np.column_stack([mx, my]) + md.ref
     weights = nk / n
     global_var = md.global_cov if np.any(empty) else None
-    if cov_type == "full":
-        cov = np.empty((k, 2, 2))
-        cov[:, 0, 0] = sxx / safe_nk
-        cov[:, 0, 1] = cov[:, 1, 0] = sxy / safe_nk
-        cov[:, 1, 1] = syy / safe_nk
-        if global_var is not None:
-            cov[empty] = global_var
-    elif cov_type == "tied":
-        shared = np.array([[sxx.sum(), sxy.sum()], [sxy.sum(), syy.sum()]]) / n
-        cov = np.broadcast_to(shared, (k, 2, 2)).copy()
-    elif cov_type == "diag":
-        cov = np.zeros((k, 2, 2))
-        cov[:, 0, 0] = sxx / safe_nk
-        cov[:, 1, 1] = syy / safe_nk
-        if global_var is not None:
-            cov[empty] = np.diag(np.diag(global_var))
-    elif cov_type == "spherical":
-        var = 0.5 * (sxx + syy) / safe_nk
-        if global_var is not None:
-            var[empty] = 0.5 * np.trace(global_var)
-        cov = var[:, None, None] * np.eye(2)
-    else:
-        raise EmvizError(f"unknown cov_type {cov_type!r}")
+    cov = em.structured_covariances(sxx, sxy, syy, nk, n, cov_type, global_var)
     cov, clipped = em._floor_eigenvalues(cov, floor)
     new = Mixture(weights=weights, means=means, covariances=cov, cov_type=cov_type)
     return new, nk, clipped
