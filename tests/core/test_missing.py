@@ -22,14 +22,7 @@ from emviz.core.missing import (
     prepare_missing,
     remove_at_random,
 )
-
-
-def blobs(seed=0, n=300):
-    rng = np.random.default_rng(seed)
-    a = rng.normal([0.0, 0.0], [1.0, 0.5], size=(n // 3, 2))
-    b = rng.normal([4.0, 2.0], [0.7, 1.2], size=(n // 3, 2))
-    c = rng.multivariate_normal([-2.0, 5.0], [[1.0, 0.8], [0.8, 1.0]], size=n - 2 * (n // 3))
-    return np.concatenate([a, b, c])
+from tests.core.data import blobs
 
 
 def some_mixture(cov_type="full", k=3):
