@@ -1022,7 +1022,14 @@ class ExportActions:
         from PySide6 import QtGui
 
         self.window = window
-        menu = window.menus["file"].addMenu("E&xport")
+        from PySide6 import QtWidgets
+
+        file_menu = window.menus["file"]
+        menu = QtWidgets.QMenu("E&xport", file_menu)
+        # Before the separator and Quit, as in every desktop application.
+        quit_action = window.actions_by_key["quit"]
+        before = file_menu.actions()[file_menu.actions().index(quit_action) - 1]
+        file_menu.insertMenu(before if before.isSeparator() else quit_action, menu)
         menu.setObjectName("exportMenu")
         menu.setToolTipsVisible(True)
         self.menu = menu
