@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Signal
 
 from emviz.core.geometry import ellipse_points
@@ -26,6 +28,7 @@ _ELLIPSE_STYLE = {
 #: Clicks within this many pixels of a point select it.
 PICK_RADIUS_PX = 12
 
+_NOTHING = object()  # no vector drawing pending
 _GREY_CODE = int(quantize(np.array([GREY]))[0])
 _HARD_CODES = quantize(PALETTE)
 
@@ -61,9 +64,14 @@ class ScatterView(pg.PlotWidget):
         item = self.getPlotItem()
         item.setAspectLocked(True)
         item.showGrid(x=True, y=True, alpha=0.15)
+        # The axes draw the grid across the whole plot, a costly antialiased
+        # picture; cached as a pixmap it is redrawn only when the range changes.
+        for name in ("left", "bottom", "top", "right"):
+            item.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         item.setMenuEnabled(False)
         style_plot(self)
         self.points = PointCloudItem(point_diameter(0))
+        self.points.raster_ready.connect(self._on_raster_ready)
         self.addItem(self.points)
         self.ellipse_curves: dict[int, list[pg.PlotCurveItem]] = {}
         for n_std in N_STDS:
@@ -73,6 +81,10 @@ class ScatterView(pg.PlotWidget):
                 pen = pg.mkPen(qcolor(k), width=width, style=dash)
                 curve = pg.PlotCurveItem(pen=pen, antialias=True)
                 curve.setZValue(10 - n_std)
+                # Thick antialiased dashed outlines cost ~20 ms a paint for 30 of them;
+                # cached as pixmaps they are re-rendered only when they change (the
+                # M-steps), not at every E-step or raster update.
+                curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 curve.setVisible(False)
                 self.addItem(curve, ignoreBounds=True)
                 curves.append(curve)
@@ -86,8 +98,14 @@ class ScatterView(pg.PlotWidget):
             symbol="o", size=28, pen=pg.mkPen("k", width=3), brush=None
         )
         self.selected_item.setZValue(30)
+        self._ellipses_key = None
+        self._means_drawn: np.ndarray | None = None
+        self._selected_drawn: tuple | None = None
+        self._pending_vectors = _NOTHING
         self.addItem(self.selected_item, ignoreBounds=True)
-        self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
+        self._throttle = _AdaptiveThrottle(self.redraw, parent=self, busy=lambda: session.running)
+        self._throttle.extra_cost = lambda: self._paint_cost + self.points.last_job_cost
+        self._paint_cost = 0.0
         session.data_changed.connect(self._on_data_changed)
         session.snapshot_changed.connect(self._throttle.request)
         session.run_state_changed.connect(self._throttle.flush)
@@ -123,6 +141,12 @@ class ScatterView(pg.PlotWidget):
         X = self.session.X
         if X is None or not len(X):
             return
+        # Rows with a missing coordinate (NaN) have no place on the plot.
+        finite = np.isfinite(X)
+        if not finite.all(axis=0).all():
+            X = X[finite.all(axis=1)]
+            if not len(X):
+                return
         lo, hi = X.min(axis=0), X.max(axis=0)
         span = np.maximum(hi - lo, 1e-9 * np.maximum(np.abs(hi), 1.0))
         span = np.where(span > 0, span, 1.0)
@@ -133,13 +157,19 @@ class ScatterView(pg.PlotWidget):
     # ------------------------------------------------------------ drawing
 
     def flush(self) -> None:
+        """Draw what is pending now: a redraw, a raster, a re-rasterisation after a zoom."""
         self._throttle.flush()
+        self.points.flush()
+        self._on_raster_ready()
 
     def _on_data_changed(self) -> None:
         s = self.session
         X = s.X if s.X is not None else np.zeros((0, 2))
         self.points.setDiameter(point_diameter(len(X)), outline=len(X) <= 3000)
         self.points.setPoints(X)
+        self._ellipses_key = None
+        self._means_drawn = None
+        self._selected_drawn = None
         set_axis_labels(self, *s.columns)
         self.fit_view()
         self.redraw()
@@ -155,36 +185,78 @@ class ScatterView(pg.PlotWidget):
             return _HARD_CODES[np.argmax(snap.resp, axis=1)]
         return quantize(blend(snap.resp))
 
+    def _draw_ellipses(self, snap) -> None:
+        """Ellipse curves of the mixture shown (skipped when neither it nor the options changed).
+
+        An E-step leaves the mixture unchanged, so during a run every other
+        snapshot needs no new ellipses.
+        """
+        mix = None if snap is None else snap.mixture
+        key = (tuple(sorted(self.show_sd.items())), mix)
+        if self._ellipses_key is not None and _same_mixture(self._ellipses_key, key):
+            return
+        self._ellipses_key = key
+        k_now = 0 if mix is None else mix.n_components
+        for n_std, curves in self.ellipse_curves.items():
+            for k, curve in enumerate(curves):
+                if k < k_now and self.show_sd[n_std]:
+                    xy = ellipse_points(mix.means[k], mix.covariances[k], n_std, n_points=120)
+                    curve.setData(xy[:, 0], xy[:, 1])
+                    curve.setVisible(True)
+                else:
+                    curve.setVisible(False)
+
     def redraw(self) -> None:
         s = self.session
         snap = s.current
-        self.points.setCodes(self.colour_codes())
-        k_now = 0 if snap is None else snap.mixture.n_components
-        for n_std, curves in self.ellipse_curves.items():
-            for k, curve in enumerate(curves):
-                if k < k_now:
-                    xy = ellipse_points(
-                        snap.mixture.means[k], snap.mixture.covariances[k], n_std, n_points=120
-                    )
-                    curve.setData(xy[:, 0], xy[:, 1])
-                    curve.setVisible(self.show_sd[n_std])
-                else:
-                    curve.setVisible(False)
-        if snap is None:
-            self.means_item.setData([], [])
-        else:
-            means = snap.mixture.means
-            self.means_item.setData(
-                x=means[:, 0],
-                y=means[:, 1],
-                brush=[self._mean_brushes[k] for k in range(k_now)],
-                pen=self._mean_pen,
-            )
+        self.points.setColours(None if snap is None else snap.resp, self.hard_assignment)
+        self._pending_vectors = snap
+        if not self.points.busy:
+            self._draw_vectors()
+        # Else the raster of a large cloud is being computed between events:
+        # the ellipses and means follow when it is ready, in the same paint.
+
+    def _on_raster_ready(self) -> None:
+        # Also when the next raster job has started already (snapshots coming
+        # faster than rasters): the ellipses never lag more than one job behind.
+        if self._pending_vectors is not _NOTHING:
+            self._draw_vectors()
+
+    def _draw_vectors(self) -> None:
+        """Ellipses, means and the selected point of the snapshot shown."""
+        snap, self._pending_vectors = self._pending_vectors, _NOTHING
+        if snap is _NOTHING:
+            return
+        s = self.session
+        self._draw_ellipses(snap)
+        # Means and the selected point: only when they changed (an E-step moves nothing).
+        means = None if snap is None else snap.mixture.means
+        if not _same_array(means, self._means_drawn):
+            self._means_drawn = means
+            if means is None:
+                self.means_item.setData([], [])
+            else:
+                self.means_item.setData(
+                    x=means[:, 0],
+                    y=means[:, 1],
+                    brush=[self._mean_brushes[k] for k in range(len(means))],
+                    pen=self._mean_pen,
+                )
         sel = s.selected
-        if sel is not None and s.X is not None and sel < len(s.X):
-            self.selected_item.setData([s.X[sel, 0]], [s.X[sel, 1]])
-        else:
-            self.selected_item.setData([], [])
+        if sel is not None and (s.X is None or sel >= len(s.X)):
+            sel = None
+        key = None if sel is None else (sel, id(s.X))
+        if key != self._selected_drawn:
+            self._selected_drawn = key
+            if sel is None:
+                self.selected_item.setData([], [])
+            else:
+                self.selected_item.setData([s.X[sel, 0]], [s.X[sel, 1]])
+
+    def paintEvent(self, ev) -> None:
+        t0 = time.perf_counter()
+        super().paintEvent(ev)
+        self._paint_cost = time.perf_counter() - t0
 
     # ------------------------------------------------------------ clicks
 
@@ -195,7 +267,9 @@ class ScatterView(pg.PlotWidget):
             return None
         pw, ph = self.getPlotItem().vb.viewPixelSize()
         d2 = ((X[:, 0] - x) / pw) ** 2 + ((X[:, 1] - y) / ph) ** 2
-        i = int(np.argmin(d2))
+        if np.isnan(d2).all():
+            return None
+        i = int(np.nanargmin(d2))
         return i if d2[i] <= PICK_RADIUS_PX**2 else None
 
     def click_at(self, x: float, y: float) -> None:
@@ -217,3 +291,52 @@ class ScatterView(pg.PlotWidget):
         pos = vb.mapSceneToView(ev.scenePos())
         ev.accept()
         self.click_at(pos.x(), pos.y())
+
+
+class _AdaptiveThrottle(RedrawThrottle):
+    """A RedrawThrottle whose interval grows with what a frame costs.
+
+    During a run the plot is redrawn at most every ``DUTY`` times the last
+    frame's cost (its redraw, plus ``extra_cost()``: its paint and the
+    raster job of the point cloud), and never more than about 60 times a
+    second: a costly plot (a million points, a loaded machine) is redrawn
+    less often instead of taking the CPU from the EM worker.
+    """
+
+    #: Frame interval over frame cost: the plot takes at most 1 / DUTY of a core.
+    DUTY = 4.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._base_interval = self._interval
+        self.extra_cost = lambda: 0.0
+
+    def _fire(self) -> None:
+        t0 = time.perf_counter()
+        super()._fire()
+        cost = time.perf_counter() - t0 + self.extra_cost()
+        self._interval = max(self._base_interval, min(self.DUTY * cost, 0.5))
+
+
+def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    return a.shape == b.shape and np.array_equal(a, b)
+
+
+def _same_mixture(a: tuple, b: tuple) -> bool:
+    """Whether two (options, mixture) keys draw the same ellipses."""
+    if a[0] != b[0]:
+        return False
+    ma, mb = a[1], b[1]
+    if ma is mb:
+        return True
+    if ma is None or mb is None:
+        return False
+    return (
+        ma.means.shape == mb.means.shape
+        and np.array_equal(ma.means, mb.means)
+        and np.array_equal(ma.covariances, mb.covariances)
+    )

@@ -1,0 +1,464 @@
+"""Live EM on many points: the real window, offscreen, during a run at full speed.
+
+Run it (no display needed; about eight minutes with the defaults, half of it the
+memory run)::
+
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_live.py
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_live.py --sizes 10000 100000 \\
+        --half-steps 40 --memory-half-steps 0          # a quick look
+
+For each N (points of a 10-component mixture, K = 10) it
+
+1. runs ``iterate_em`` headless on a plain thread with no window (the same
+   start, settings and number of half-steps as the window's run) for the
+   throughput without drawing;
+2. opens the real window (``create_main_window``), loads the points, sets
+   the speed to full (delay 0) and runs EM on the session's worker thread,
+   while it records
+
+   - every coalesced redraw: the views' redraw callbacks (each
+     ``RedrawThrottle`` firing), the paint of every plot
+     (``GraphicsView.paintEvent``) and the slices of the point cloud's
+     raster jobs, summed per turn of the event loop (between two ticks of
+     the 5 ms timer);
+     "scatter" is the scatter plot's share (recolouring, ellipses, the
+     point cloud or its raster, painting);
+   - the lateness of a 5 ms ``QTimer`` (the longest stall of the event loop);
+   - the EM throughput (half-steps per second of the run).
+
+Then, in a fresh process (so its peak RSS is its own), it runs
+``--memory-half-steps`` half-steps at the largest N in the window and reports
+the peak resident memory (``getrusage`` maxrss) and the history length.
+
+Targets (issue 7, on a 2-core machine): redraw at 1e6 under 50 ms median,
+event-loop stall under 100 ms worst, throughput while drawing at least 80 %
+of the throughput without, peak memory under 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The application's own start-up setting (emviz.app sets it before numpy loads).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+K = 10
+TOL = 1e-300  # EM runs the full number of half-steps (settings need tol > 0)
+
+
+def make_points(n: int, seed: int = 0) -> np.ndarray:
+    """n points of a 10-component mixture in the plane, array of shape (n, 2)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-20, 20, (K, 2))
+    scales = rng.uniform(0.6, 2.5, (K, 2))
+    labels = rng.integers(0, K, n)
+    return centres[labels] + rng.normal(size=(n, 2)) * scales[labels]
+
+
+# ------------------------------------------------------------------ instrumentation
+
+
+class Probe:
+    """Times drawing work per turn of the event loop, and the loop's lateness."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.frame_total = 0.0
+        self.frame_scatter = 0.0
+        self.frames: list[float] = []
+        self.scatter_frames: list[float] = []
+        self.stalls: list[float] = []
+        #: (time, lateness, drawing time, scatter drawing time) of every tick
+        self.ticks: list[tuple[float, float, float, float]] = []
+        self.paints = 0
+        self._depth = 0
+        self._timer: QtCore.QTimer | None = None
+        self._last = 0.0
+
+    def record(self, seconds: float, scatter: bool) -> None:
+        if not self.active:
+            return
+        self.frame_total += seconds
+        if scatter:
+            self.frame_scatter += seconds
+
+    def start(self) -> None:
+        self.active = True
+        self._timer = QtCore.QTimer()
+        self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._tick)
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._tick()
+        self.active = False
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        late = max(0.0, now - self._last - 0.005)
+        self.stalls.append(late)
+        self.ticks.append((now, late, self.frame_total, self.frame_scatter))
+        self._last = now
+        if self.frame_total > 0:
+            self.frames.append(self.frame_total)
+            self.scatter_frames.append(self.frame_scatter)
+        self.frame_total = self.frame_scatter = 0.0
+
+
+PROBE = Probe()
+_KEEP: dict = {}  # the QApplication lives as long as the module
+
+
+def session_fix() -> None:
+    """The session change recommended in issue 7's report, applied for comparison.
+
+    ``Session.n_incomplete_raw`` scans every row of the data (a NaN test of
+    an (n, 2) array) and the status bar asks for it on every redraw: about
+    20-80 ms per frame at 1e6 points. Cached per data array here.
+    """
+    from emviz.session import Session
+
+    if not hasattr(Session, "n_incomplete_raw"):
+        return
+    scan = Session.n_incomplete_raw.fget
+
+    def cached(self) -> int:
+        raw = getattr(self, "X_raw", None)
+        memo = self.__dict__.get("_bench_incomplete")
+        if memo is None or memo[0] is not raw:
+            memo = (raw, scan(self))
+            self.__dict__["_bench_incomplete"] = memo
+        return memo[1]
+
+    Session.n_incomplete_raw = property(cached)
+
+
+class _FrameClock(QtCore.QObject):
+    """Prototype of the recommended ``Session._on_snapshot`` change (``--session-fix``).
+
+    During a run every snapshot is appended to the history at once (cheap),
+    but ``history_changed`` / ``snapshot_changed`` are emitted at most once
+    per frame, and the next frame waits ``DUTY - 1`` times as long as this
+    one took (its redraws, and the paints that follow before the event loop
+    is idle again): all views together take at most 1 / DUTY of the GUI
+    thread, however slow a frame is, and the worker keeps the GIL the rest
+    of the time.
+    """
+
+    DUTY = 5.0
+    MIN_INTERVAL = 1 / 60
+
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self.session = session
+        self.next_allowed = 0.0
+        self.pending = False
+        self.timer = QtCore.QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.emit_now)
+
+    def request(self) -> None:
+        self.pending = True
+        if self.timer.isActive():
+            return
+        wait = self.next_allowed - time.perf_counter()
+        if wait <= 0:
+            self.emit_now()
+        else:
+            self.timer.start(int(wait * 1000) + 1)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.timer.stop()
+            self.emit_now()
+
+    def emit_now(self) -> None:
+        self.pending = False
+        t0 = time.perf_counter()
+        self.session.history_changed.emit()
+        self.session.snapshot_changed.emit()
+        # The paints come as posted events, before this zero-time timer.
+        QtCore.QTimer.singleShot(0, lambda: self._measured(t0))
+
+    def _measured(self, t0: float) -> None:
+        now = time.perf_counter()
+        cost = now - t0
+        self.next_allowed = now + max(self.MIN_INTERVAL, (self.DUTY - 1.0) * cost)
+
+
+class _SnapshotRelay(QtCore.QObject):
+    """What ``Session._on_snapshot`` would do with the _FrameClock: append now, notify per frame.
+
+    Connected in place of the session's slot once a run has started (a
+    class attribute patched onto Session would not be a registered slot, and
+    Qt would then call it on the worker thread).
+    """
+
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self.session = session
+        self.clock = _FrameClock(session)
+        session.run_state_changed.connect(self.clock.flush)
+
+    @QtCore.Slot(int, object)
+    def on_snapshot(self, run_id: int, snap) -> None:
+        s = self.session
+        if run_id != s._run_id or not s.running:
+            return
+        s._append(snap)
+        self.clock.request()
+
+    def attach(self) -> None:
+        worker = self.session.worker
+        worker.snapshot.disconnect(self.session._on_snapshot)
+        worker.snapshot.connect(self.on_snapshot)
+
+
+SESSION_FIX = {"on": False}
+
+
+def instrument() -> None:
+    """Wrap the redraw callbacks and the plots' paint events (before any window exists)."""
+    import pyqtgraph as pg
+
+    from emviz.ui.points import PointCloudItem
+    from emviz.ui.scatter_view import ScatterView
+    from emviz.ui.throttle import RedrawThrottle
+
+    fire = RedrawThrottle._fire
+
+    def timed_fire(self):
+        t0 = time.perf_counter()
+        fire(self)
+        owner = self.parent()
+        PROBE.record(time.perf_counter() - t0, isinstance(owner, ScatterView))
+
+    RedrawThrottle._fire = timed_fire
+    paint_event = pg.GraphicsView.paintEvent
+
+    def timed_paint(self, ev):
+        t0 = time.perf_counter()
+        paint_event(self, ev)
+        PROBE.paints += isinstance(self, ScatterView)
+        PROBE.record(time.perf_counter() - t0, isinstance(self, ScatterView))
+
+    pg.GraphicsView.paintEvent = timed_paint
+    step_job = PointCloudItem._step_job
+
+    def timed_step(self):
+        t0 = time.perf_counter()
+        step_job(self)
+        PROBE.record(time.perf_counter() - t0, True)
+
+    PointCloudItem._step_job = timed_step
+
+
+# ------------------------------------------------------------------ runs
+
+
+def headless_rate(session, n_half_steps: int) -> float:
+    """Half-steps per second of iterate_em on a plain thread, no window drawing.
+
+    Same data, start (the session's first snapshot) and settings as the run
+    in the window.
+    """
+    from emviz.core.em import iterate_em
+
+    start = session.history[0]
+    kwargs = session._em_kwargs()
+    out = {}
+
+    def work():
+        t0 = time.perf_counter()
+        count = 0
+        for snap in iterate_em(
+            None, start, data=session.data, max_iter=n_half_steps // 2, **kwargs
+        ):
+            count += 1
+            if snap.converged:
+                break
+        out["rate"] = count / (time.perf_counter() - t0)
+        out["count"] = count
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return out["rate"]
+
+
+def open_window(X: np.ndarray, n_half_steps: int):
+    from emviz.app import create_main_window
+
+    window = create_main_window([])
+    window.resize(1500, 950)
+    window.show()
+    s = window.session
+    s.load_points(X, name=f"{len(X)} points")
+    s.update_settings(n_components=K, tol=TOL, max_iter=max(1, n_half_steps // 2))
+    s.set_delay(0.0)
+    window.flush()
+    QtWidgets.QApplication.processEvents()
+    return window
+
+
+def run_in_window(window) -> dict:
+    """Run EM on the session's worker with delay 0; returns rate and timings."""
+    s = window.session
+    done = {}
+    loop = QtCore.QEventLoop()
+
+    def finished(reason):
+        done["t"] = time.perf_counter()
+        done["reason"] = reason
+        loop.quit()
+
+    s.run_finished.connect(finished)
+    s.set_index(0)  # every run starts from the same snapshot (the history is cut there)
+    PROBE.__init__()
+    PROBE.start()
+    relay = _SnapshotRelay(s) if SESSION_FIX["on"] else None
+    t0 = time.perf_counter()
+    s.run()
+    if relay is not None:
+        relay.attach()
+    loop.exec()
+    PROBE.stop()
+    s.run_finished.disconnect(finished)
+    count = len(s.history) - 1
+    return {
+        "rate": count / (done["t"] - t0),
+        "half_steps": count,
+        "reason": done["reason"],
+        "frames": PROBE.frames,
+        "scatter": PROBE.scatter_frames,
+        "stall": max(PROBE.stalls) if PROBE.stalls else 0.0,
+        "paints": PROBE.paints,
+        "mode": window.scatter.points.mode,
+    }
+
+
+def bench_size(n: int, n_half_steps: int, repeats: int) -> dict:
+    """Runs with and without drawing, interleaved ``repeats`` times (the machine is shared:
+    its load changes from one second to the next); rates are medians."""
+    X = make_points(n)
+    window = open_window(X, n_half_steps)
+    base, rates, out = [], [], None
+    for _ in range(repeats):
+        base.append(headless_rate(window.session, n_half_steps))
+        live = run_in_window(window)
+        rates.append(live["rate"])
+        if out is None:
+            out = live
+        else:
+            out["frames"] += live["frames"]
+            out["scatter"] += live["scatter"]
+            out["stall"] = max(out["stall"], live["stall"])
+            out["paints"] += live["paints"]
+    window.close()
+    window.deleteLater()
+    QtWidgets.QApplication.processEvents()
+    out["rate"] = statistics.median(rates)
+    out["base_rate"] = statistics.median(base)
+    out["rates"], out["base_rates"] = rates, base
+    return out
+
+
+def memory_run(n: int, n_half_steps: int) -> dict:
+    """In this process: the window, n points, n_half_steps half-steps; peak RSS."""
+    window = open_window(make_points(n), n_half_steps)
+    live = run_in_window(window)
+    history = len(window.session.history)
+    window.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return {"peak_mb": peak_mb, "history": history, "half_steps": live["half_steps"]}
+
+
+def _ms(values: list[float], f) -> float:
+    return 1e3 * f(values) if values else float("nan")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--half-steps", type=int, default=100, help="half-steps per run")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="interleaved runs with and without drawing"
+    )
+    parser.add_argument(
+        "--memory-half-steps",
+        type=int,
+        default=1000,
+        help="half-steps of the memory run at the largest size (0: skip it)",
+    )
+    parser.add_argument(
+        "--session-fix",
+        action="store_true",
+        help="apply the recommended Session changes first (cached n_incomplete_raw; "
+        "snapshot notifications at most once per frame, frames paced by their cost)",
+    )
+    parser.add_argument("--memory-only", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.session_fix:
+        session_fix()
+        SESSION_FIX["on"] = True
+    _KEEP["app"] = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench_live"])
+    instrument()
+    if args.memory_only:
+        print(json.dumps(memory_run(args.memory_only, args.memory_half_steps)))
+        return 0
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    header = (
+        f"{'N':>9} {'steps':>5} {'redraw med':>10} {'worst':>7} {'scatter med':>11} "
+        f"{'worst':>7} {'stall max':>9} {'EM/s draw':>9} {'EM/s none':>9} {'ratio':>6} "
+        f"{'paints':>6} {'mode':>6}"
+    )
+    print(header)
+    for n in args.sizes:
+        r = bench_size(n, args.half_steps, args.repeats)
+        print(
+            f"{n:>9} {r['half_steps']:>5} {_ms(r['frames'], statistics.median):>10.1f} "
+            f"{_ms(r['frames'], max):>7.1f} {_ms(r['scatter'], statistics.median):>11.1f} "
+            f"{_ms(r['scatter'], max):>7.1f} {1e3 * r['stall']:>9.1f} {r['rate']:>9.1f} "
+            f"{r['base_rate']:>9.1f} {r['rate'] / r['base_rate']:>6.0%} {r['paints']:>6} "
+            f"{r['mode']:>6}",
+            flush=True,
+        )
+        rates = ", ".join(
+            f"{a:.1f}/{b:.1f}" for a, b in zip(r["rates"], r["base_rates"], strict=True)
+        )
+        print(f"{'':>9} EM/s drawing/not, run by run: {rates}", flush=True)
+    if args.memory_half_steps:
+        n = max(args.sizes)
+        cmd = [sys.executable, __file__, "--memory-only", str(n)]
+        cmd += ["--memory-half-steps", str(args.memory_half_steps)]
+        cmd += ["--session-fix"] if args.session_fix else []
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        mem = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"memory: N = {n}, {mem['half_steps']} half-steps in the window, history of "
+            f"{mem['history']} snapshots, peak RSS {mem['peak_mb']:.0f} MB"
+        )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
