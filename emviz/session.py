@@ -94,6 +94,7 @@ class Session(QObject):
         self.X_raw: np.ndarray | None = None
         #: Use rows with a missing coordinate, by EM (missing="marginalize").
         self.treat_missing = False
+        self._incomplete_count: tuple[np.ndarray, int] | None = None
         self.data_name = ""
         self.columns: tuple[str, str] = ("x", "y")
         self.history: list[Snapshot] = []
@@ -217,10 +218,17 @@ class Session(QObject):
 
     @property
     def n_incomplete_raw(self) -> int:
-        """Rows of the loaded data with exactly one coordinate missing."""
-        if self.X_raw is None:
+        """Rows of the loaded data with exactly one coordinate missing.
+
+        Counted once per data change (the status bar asks at every redraw, and
+        a scan of a million rows costs tens of milliseconds).
+        """
+        raw = self.X_raw
+        if raw is None:
             return 0
-        return int(np.count_nonzero(np.isnan(self.X_raw).sum(axis=1) == 1))
+        if self._incomplete_count is None or self._incomplete_count[0] is not raw:
+            self._incomplete_count = (raw, int(np.count_nonzero(np.isnan(raw).sum(axis=1) == 1)))
+        return self._incomplete_count[1]
 
     @property
     def n_incomplete(self) -> int:

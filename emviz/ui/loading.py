@@ -59,7 +59,7 @@ class _LoadWorker(QObject):
         try:
             if self.cancel.is_set():
                 raise LoadCancelled("loading cancelled")
-            result = load_points(self.path, self.columns, progress=self._progress)
+            result = load_points(self.path, self.columns, missing="keep", progress=self._progress)
         except LoadCancelled:
             self.cancelled.emit()
         except (OSError, ValueError) as exc:  # DataFileError and EmvizError are ValueErrors

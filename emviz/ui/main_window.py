@@ -19,6 +19,9 @@ from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["MainWindow"]
 
+#: Files larger than this load on a worker thread with a progress dialog.
+ASYNC_LOAD_BYTES = 4_000_000
+
 #: Above this ratio of the data's two ranges, axes get separate scales on loading.
 ASPECT_RATIO_LIMIT = 5.0
 
@@ -478,6 +481,12 @@ class MainWindow(QtWidgets.QMainWindow):
                 columns = self.ask_columns(str(path), names)
                 if columns is None:
                     return False
+        if _file_size(path) > ASYNC_LOAD_BYTES:
+            # A large file loads on a worker thread, with progress and Cancel.
+            from emviz.ui.loading import load_file_async
+
+            self._async_load = load_file_async(self, str(path), columns)
+            return True
         return self.session.load_file(path, columns)
 
     def generate(self) -> bool:
@@ -539,6 +548,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.session.shutdown()
         super().closeEvent(event)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:  # reported by the loader, with the file's name
+        return 0
 
 
 def _local_file(mime: QtCore.QMimeData) -> str | None:

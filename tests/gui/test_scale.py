@@ -254,3 +254,19 @@ def test_points_with_a_missing_coordinate_are_left_out(qtbot, monkeypatch, raste
     assert item.n_in_view == np.isfinite(X).all(axis=1).sum()
     assert item.dataBounds(0) == (np.nanmin(X[:, 0]), np.nanmax(X[:, 0]))
     np.testing.assert_allclose(_pixel(widget, image, 10.0, 0.0), [0.2, 0.8] @ PALETTE[:2], atol=10)
+
+
+def test_open_file_loads_a_large_file_on_a_worker(window, qtbot, tmp_path, monkeypatch):
+    from emviz.ui import main_window
+
+    monkeypatch.setattr(main_window, "ASYNC_LOAD_BYTES", 10)
+    path = tmp_path / "big.csv"
+    rows = "\n".join(f"{i % 7},{(i * 3) % 11}" for i in range(500))
+    path.write_text("a,b\n" + rows + "\nNA,4\n")
+    assert window.open_file(str(path))
+    with qtbot.waitSignal(window._async_load.finished, timeout=10000) as blocker:
+        pass
+    assert blocker.args == ["loaded"]
+    s = window.session
+    assert s.n_samples == 500 and s.n_incomplete_raw == 1
+    assert s.data_name == "big.csv"
