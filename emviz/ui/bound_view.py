@@ -286,9 +286,12 @@ class BoundView(QtWidgets.QWidget):
             self.curves[key].setData(x, ser.get(key))
         phase = ser.get("phase")
         if n <= MAX_MARKERS:
-            e = phase == 1
-            m = phase == 2
             bound, kl = ser.get("bound"), ser.get("kl")
+            # The bound is not computed for every run (EM with missing
+            # values): only finite values get markers.
+            known = np.isfinite(bound)
+            e = (phase == 1) & known
+            m = (phase == 2) & known
             self.e_item.setData(x[e], bound[e])
             self.m_item.setData(x[m], bound[m])
             self.kl_e_item.setData(x[e], kl[e])

@@ -340,7 +340,10 @@ class CollapseView(QtWidgets.QWidget):
                 held = np.unique(np.concatenate([held_points(resp, k) for k in snap.collapsing]))
         X = self.session.X
         if len(held) and X is not None:
-            self.held_item.setData(X[held, 0], X[held, 1])
+            # Incomplete points (missing-value mode) have no position of their
+            # own here; the missing-value overlay draws them.
+            drawn = held[np.isfinite(X[held]).all(axis=1)]
+            self.held_item.setData(X[drawn, 0], X[drawn, 1])
         else:
             self.held_item.setData([], [])
         self.held_points = held

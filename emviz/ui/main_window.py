@@ -246,9 +246,18 @@ class MainWindow(QtWidgets.QMainWindow):
         history_row.addWidget(forward)
         history_row.addWidget(self.history_label)
 
+        # The table with a caption that says what it was estimated from.
+        table_box = QtWidgets.QWidget()
+        table_layout = QtWidgets.QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.setSpacing(2)
+        table_layout.addWidget(self.param_table, 1)
+        self.param_caption = QtWidgets.QLabel(objectName="paramCaption")
+        self.param_caption.setWordWrap(True)
+        table_layout.addWidget(self.param_caption)
         bottom = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.loglik)
-        bottom.addWidget(self.param_table)
+        bottom.addWidget(table_box)
         bottom.setStretchFactor(0, 1)
         bottom.setStretchFactor(1, 1)
         bottom.setSizes([560, 520])
@@ -389,6 +398,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.history_label.setText("")
 
         self.status_label.setText(self.status_text())
+        self.param_caption.setText(self.param_caption_text())
         if snap is not None and snap.collapsing:
             comps = ", ".join(str(k + 1) for k in snap.collapsing)
             plural = "s" if len(snap.collapsing) > 1 else ""
@@ -416,6 +426,21 @@ class MainWindow(QtWidgets.QMainWindow):
             f"iteration {snap.iteration}, {_PHASE_NAMES[snap.phase]}   ·   "
             f"log-likelihood {snap.log_likelihood:.6g}   ·   {state}"
         )
+
+    def param_caption_text(self) -> str:
+        """What the parameters were estimated from: the points, and how many are incomplete."""
+        s = self.session
+        if not s.history:
+            return ""
+        text = f"Estimated from {s.n_samples} points"
+        if s.n_incomplete:
+            text += (
+                f", of which {s.n_incomplete} have a missing coordinate "
+                "(EM uses their expected values)"
+            )
+        elif s.n_incomplete_raw:
+            text += f" ({s.n_incomplete_raw} rows with a missing coordinate left out)"
+        return text + "."
 
     def _choose_aspect(self) -> None:
         """Equal axis scales unless the two coordinates differ wildly in range."""

@@ -42,7 +42,7 @@ class MissingOverlay(QtCore.QObject):
         self.session = session = window.session
         self.positions = np.empty((0, 2))
         self.spread = np.empty(0)
-        self.bars = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((60, 60, 60), width=2))
+        self.bars = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((70, 70, 70, 150), width=2))
         self.bars.setZValue(8)
         self.diamonds = pg.ScatterPlotItem(symbol="d", size=_DIAMOND_SIZE, pxMode=True)
         self.diamonds.setZValue(9)

@@ -34,10 +34,12 @@ def test_treat_missing_uses_the_incomplete_rows(window, qtbot):
     assert action.isEnabled() and not action.isChecked()
     assert s.n_samples == 190 and s.n_incomplete_raw == 82
     assert "82 incomplete rows left out" in window.status_text()
+    assert "82 rows with a missing coordinate left out" in window.param_caption.text()
 
     action.trigger()  # as the menu item does
     assert s.treat_missing and s.n_samples == 272 and s.n_incomplete == 82
     assert "82 incomplete: EM fills them in" in window.status_text()
+    assert "of which 82 have a missing coordinate" in window.param_caption.text()
     overlay = window.missing_overlay
 
     raw = load_dataset("old_faithful_holes").X
