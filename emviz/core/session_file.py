@@ -459,7 +459,10 @@ def _parse(text: str, path: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if not text[exc.pos :].strip():
+        rest = text[exc.pos :].rstrip()
+        # At the very end, or inside the last few characters (a number cut in
+        # two, "2." or "1e"), the text stopped early rather than went wrong.
+        if not rest or ("\n" not in rest and len(rest) <= 32 and not text.rstrip().endswith("}")):
             what = "the file ends too early (it was probably truncated while being written)"
         else:
             what = f"the file is corrupt: not valid JSON ({exc.msg})"

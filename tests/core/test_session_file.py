@@ -544,3 +544,13 @@ def test_new_file_gets_ordinary_permissions(tmp_path):
         os.umask(old)
     # Shared with students: readable by others, unlike a 0600 temporary file.
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("cut", range(1, 60))
+def test_a_file_cut_anywhere_near_its_end_says_truncated(tmp_path, cut):
+    X = blobs()
+    path = save_session(tmp_path / "s.emviz", X, SETTINGS, initialize(X, 3, seed=0), 2)
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2 + cut])
+    with pytest.raises(DataFileError, match="ends too early"):
+        load_session(path)
