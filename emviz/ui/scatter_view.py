@@ -294,28 +294,19 @@ class ScatterView(pg.PlotWidget):
 
 
 class _AdaptiveThrottle(RedrawThrottle):
-    """A RedrawThrottle whose interval grows with what a frame costs.
+    """The view's RedrawThrottle, counting the whole cost of a frame.
 
-    During a run the plot is redrawn at most every ``DUTY`` times the last
-    frame's cost (its redraw, plus ``extra_cost()``: its paint and the
-    raster job of the point cloud), and never more than about 60 times a
-    second: a costly plot (a million points, a loaded machine) is redrawn
-    less often instead of taking the CPU from the EM worker.
+    A frame of the scatter plot costs more than its redraw: its paint and
+    the raster job of the point cloud (``extra_cost()``), which the interval
+    of a run then also pays for (see :class:`RedrawThrottle`).
     """
-
-    #: Frame interval over frame cost: the plot takes at most 1 / DUTY of a core.
-    DUTY = 4.0
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._base_interval = self._interval
         self.extra_cost = lambda: 0.0
 
-    def _fire(self) -> None:
-        t0 = time.perf_counter()
-        super()._fire()
-        cost = time.perf_counter() - t0 + self.extra_cost()
-        self._interval = max(self._base_interval, min(self.DUTY * cost, 0.5))
+    def _adapt(self, cost: float) -> None:
+        super()._adapt(cost + self.extra_cost())
 
 
 def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
