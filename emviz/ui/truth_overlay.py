@@ -121,6 +121,10 @@ class TruthOverlay(QtCore.QObject):
             self.means_item.setData([], [])
         self.means_item.setVisible(shown)
         self.loglik_line.setVisible(shown)
+        if shown:
+            # pyqtgraph updates a label's text only while it is visible: the
+            # value set while the line was hidden would otherwise show as 0.
+            self.loglik_line.label.valueChanged()
 
 
 class TruthPanel(QtWidgets.QWidget):

@@ -394,6 +394,7 @@ def test_ground_truth_drawn_and_matched_under_permutation(qtbot, lab_window):
     assert [c.isVisible() for c in ov.curves[:4]] == [True, True, True, False]
     assert ov.loglik_line.isVisible()
     assert ov.loglik_line.value() == pytest.approx(log_likelihood(s.X, truth))
+    assert ov.loglik_line.label.toPlainText() == f"true mixture {ov.loglik_line.value():.1f}"
     assert ov.loglik_line in win.loglik.getPlotItem().items
     # The truth with its labels permuted, a little off: matched back to the right components.
     perm = np.array([2, 0, 1])
