@@ -319,7 +319,14 @@ class BoundView(QtWidgets.QWidget):
         h = self.series.get("h")[i]
         kl = self.series.get("kl")[i]
         if math.isnan(q):
-            self.readout.setText("The bound was not computed for this history.")
+            from emviz.core.missing import MissingData
+
+            why = (
+                "EM with missing values (EM > Treat missing values with EM) does not compute it"
+                if isinstance(s.data, MissingData)
+                else "this history was computed without it"
+            )
+            self.readout.setText(f"The lower bound is not shown: {why}.")
             return
         phase = {"init": "start", "E": "after the E-step", "M": "after the M-step"}[snap.phase]
         text = (

@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 
 from emviz.ui.bound_view import BoundView
 from emviz.ui.density import DensityOverlay
+from emviz.ui.extensions import scrolled
 from emviz.ui.formulas_view import FormulasView
 from emviz.ui.model_choice import ModelChoiceView
 from emviz.ui.trails import TrailsOverlay
@@ -60,7 +61,7 @@ class InsideEM:
         ):
             dock = QtWidgets.QDockWidget(title, window)
             dock.setObjectName(f"{key}Dock")
-            dock.setWidget(widget)
+            dock.setWidget(scrolled(widget))
             # A floating dock is a window of its own: it does not inherit the
             # main window's projector-sized font.
             dock.setFont(window.font())

@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt
 
 from emviz.ui.collapse_view import CollapseView
 from emviz.ui.compare_view import CompareView
+from emviz.ui.extensions import scrolled
 from emviz.ui.restarts_view import RestartsPanel
 from emviz.ui.start_editor import StartEditor
 from emviz.ui.truth_overlay import TruthOverlay, TruthPanel
@@ -53,7 +54,7 @@ class Lab(QtCore.QObject):
         ):
             dock = QtWidgets.QDockWidget(title, window)
             dock.setObjectName(f"{key}Dock")
-            dock.setWidget(widget)
+            dock.setWidget(scrolled(widget))
             dock.setAllowedAreas(
                 Qt.DockWidgetArea.RightDockWidgetArea
                 | Qt.DockWidgetArea.LeftDockWidgetArea

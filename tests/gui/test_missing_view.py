@@ -80,3 +80,17 @@ def test_a_run_with_missing_values_converges(fast, qtbot):
     assert s.history[-1].converged
     fast.flush()
     assert fast.missing_overlay.positions.shape == (82, 2)
+
+
+def test_the_lower_bound_view_says_why_it_is_empty(window):
+    s = window.session
+    s.load_dataset("old_faithful_holes")
+    s.set_treat_missing(True)
+    s.step()
+    view = window.inside_em.bound_view if hasattr(window.inside_em, "bound_view") else None
+    if view is None:
+        from emviz.ui.bound_view import BoundView
+
+        view = window.findChild(BoundView)
+    window.flush()
+    assert "Treat missing values with EM" in view.readout.text()
