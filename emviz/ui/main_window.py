@@ -25,6 +25,9 @@ ASYNC_LOAD_BYTES = 4_000_000
 #: Above this ratio of the data's two ranges, axes get separate scales on loading.
 ASPECT_RATIO_LIMIT = 5.0
 
+#: Menu titles of bundled data sets whose names do not read well title-cased.
+_DATASET_TITLES = {"old_faithful_holes": "Old Faithful with holes"}
+
 _PHASE_NAMES = {"init": "start", "E": "E-step", "M": "M-step"}
 _NEXT_HINT = {
     "E": "E-step: each point takes responsibilities from the current ellipses",
@@ -191,7 +194,7 @@ class MainWindow(QtWidgets.QMainWindow):
         data_menu.setObjectName("datasetsMenu")
         self.dataset_actions = {}
         for name, description in DATASETS.items():
-            action = data_menu.addAction(name.replace("_", " ").title())
+            action = data_menu.addAction(_DATASET_TITLES.get(name, name.replace("_", " ").title()))
             action.setObjectName(f"dataset_{name}")
             action.setToolTip(description)
             action.setStatusTip(description)
