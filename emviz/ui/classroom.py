@@ -593,6 +593,22 @@ class Classroom(QtCore.QObject):
     def _on_state_changed(self) -> None:
         if self._restoring:
             return
+        s = self.session
+        before = self._last
+        # A new start on the same data (K, covariance type, initialisation or
+        # seed changed, Re-initialise, an edited start) throws the history
+        # away: that too can be undone.
+        restarted = (
+            s.X is not None
+            and s.X is before.X
+            and len(before.history) > 1
+            and len(s.history) == 1
+            and s.history[0] is not before.history[0]
+        )
+        if restarted:
+            self.undo_stack.push(DataChange(self, before, "re-initialise"))
+            self._last = self.capture()
+            return
         self._last = self.capture()
         if self.undo_stack.canRedo():
             # A new change after an undo: the undone future is gone (as in an editor).

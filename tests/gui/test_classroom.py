@@ -446,6 +446,32 @@ def test_undo_restores_data_settings_and_history_exactly(qtbot, win):
     assert not c.undo_stack.canRedo()
 
 
+def test_a_new_start_that_drops_the_history_can_be_undone(qtbot, win):
+    s = win.session
+    c = win.classroom
+    for _ in range(6):
+        s.step()
+    before = state(s)
+    n_commands = c.undo_stack.count()
+    s.update_settings(n_components=3)  # re-initialises: the history is gone
+    assert c.undo_stack.count() == n_commands + 1
+    assert len(s.history) == 1 and s.settings.n_components == 3
+    assert "re-initialise" in c.undo_action.text().lower()
+    after = state(s)
+    c.undo_action.trigger()
+    assert_state_is(s, before)
+    assert s.settings.n_components == 2
+    c.redo_action.trigger()
+    assert_state_is(s, after)
+    # Stepping back and on again drops the future but keeps the start: no
+    # new command (and the undone re-initialisation is gone for good).
+    c.undo_action.trigger()
+    s.set_index(0)
+    s.step()
+    assert len(s.history) == 2
+    assert c.undo_stack.count() == n_commands and not c.undo_stack.canRedo()
+
+
 def test_clear_added_points_and_undo_it(qtbot, win):
     s = win.session
     c = win.classroom
