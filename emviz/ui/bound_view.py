@@ -276,6 +276,11 @@ class BoundView(QtWidgets.QWidget):
             out[key] = y
         return out
 
+    def set_theme(self, foreground: str) -> None:
+        """The log p curve in the theme's foreground (it is near-black on light)."""
+        colour = LOGP_COLOUR if foreground.lower() in ("#000000", "#000", "black") else foreground
+        self.curves["logp"].setPen(pg.mkPen(colour, width=LINE_WIDTH))
+
     def redraw(self) -> None:
         s = self.session
         self.series.sync(s.history)

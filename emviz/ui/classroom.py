@@ -331,6 +331,10 @@ class Classroom(QtCore.QObject):
         self.theme_actions[name].setChecked(True)
         _apply_global_theme(name)
         self.restyle()
+        # Views drawn in the foreground colour follow the theme.
+        for view in self.window.extra_views:
+            if hasattr(view, "set_theme"):
+                view.set_theme(THEMES[name]["fg"])
         if persist:
             _write("theme", name)
 

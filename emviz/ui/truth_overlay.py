@@ -29,8 +29,8 @@ _TRUTH = "#222222"
 _N_STD = 2.0
 
 
-def _truth_pen() -> QtGui.QPen:
-    pen = pg.mkPen(_TRUTH, width=2.5, style=QtCore.Qt.PenStyle.CustomDashLine)
+def _truth_pen(colour: str = _TRUTH) -> QtGui.QPen:
+    pen = pg.mkPen(colour, width=2.5, style=QtCore.Qt.PenStyle.CustomDashLine)
     pen.setDashPattern([5.0, 3.0])
     return pen
 
@@ -88,6 +88,18 @@ class TruthOverlay(QtCore.QObject):
         window.loglik.addItem(self.loglik_line, ignoreBounds=True)
         self.session.data_changed.connect(self.update_truth)
         self.update_truth()
+
+    def set_theme(self, foreground: str) -> None:
+        """Draw the truth in ``foreground`` (near-black on light, near-white on dark)."""
+        colour = _TRUTH if foreground.lower() in ("#000000", "#000", "black") else foreground
+        pen = _truth_pen(colour)
+        for curve, label in zip(self.curves, self.labels, strict=True):
+            curve.setPen(pen)
+            label.setColor(colour)
+        self.means_item.setPen(pg.mkPen(colour, width=1))
+        self.means_item.setBrush(pg.mkBrush(colour))
+        self.loglik_line.setPen(pen)
+        self.loglik_line.label.setColor(colour)
 
     def set_visible(self, on: bool) -> None:
         self.visible = bool(on)

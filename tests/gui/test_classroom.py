@@ -354,9 +354,15 @@ def test_theme_switch_changes_backgrounds_and_keeps_the_palette_readable(qtbot, 
     assert win.scatter.ellipse_curves[1][6].opts["pen"].color() == pal.qcolor(6)
     assert pal.qcolor(6).lightnessF() > 0.8
 
+    # Lines drawn in the foreground colour follow it: the true mixture and log p.
+    truth = win.lab.truth
+    assert truth.curves[0].opts["pen"].color().lightnessF() > 0.8
+    assert win.inside_em.bound_view.curves["logp"].opts["pen"].color().lightnessF() > 0.8
+
     c.set_theme("light")
     assert all(p.backgroundBrush().color().name() == "#ffffff" for p in plots)
     assert np.array_equal(pal.PALETTE, original)
+    assert truth.curves[0].opts["pen"].color().lightnessF() < 0.2
 
 
 # ---------------------------------------------------------------------------- settings
