@@ -467,6 +467,13 @@ class Classroom(QtCore.QObject):
         font = w.font()
         font.setPointSize(pt)
         w.setFont(font)
+        # Docks (a floating one is a window of its own) and the menus do not
+        # inherit the window's font: size them too.
+        for dock in w.findChildren(QtWidgets.QDockWidget):
+            dock.setFont(font)
+        w.menuBar().setFont(font)
+        for menu in w.menuBar().findChildren(QtWidgets.QMenu):
+            menu.setFont(font)
         nf = w.controls.next_label.font()
         nf.setPointSize(base["next_font"] + (pt - BASE_POINT_SIZE))
         w.controls.next_label.setFont(nf)
