@@ -105,6 +105,24 @@ def _strip_program(argv: Sequence[str]) -> list[str]:
     return argv
 
 
+def build_window(k: int, cov_type: str, init: str, seed: int):
+    """An empty main window whose session starts with these settings (no data yet).
+
+    A QApplication must exist.  Used by :func:`create_main_window` and by the
+    headless ``emviz export``.
+    """
+    from emviz.session import Session
+    from emviz.ui.main_window import MainWindow
+    from emviz.ui.style import configure_pyqtgraph
+
+    configure_pyqtgraph()
+    session = Session()
+    session.update_settings(n_components=k, cov_type=cov_type, init=init, seed=seed)
+    window = MainWindow(session)
+    session.setParent(window)
+    return window
+
+
 def create_main_window(argv: Sequence[str] | None = None):
     """Build the main window (a QApplication must exist), loaded and initialised.
 
@@ -119,19 +137,9 @@ def create_main_window(argv: Sequence[str] | None = None):
     MainWindow
         Not shown; its ``session`` holds the data and the history.
     """
-    from emviz.ui.style import configure_pyqtgraph
-
     args = build_parser().parse_args(_strip_program(sys.argv if argv is None else argv))
-    configure_pyqtgraph()
-    from emviz.session import Session
-    from emviz.ui.main_window import MainWindow
-
-    session = Session()
-    session.update_settings(
-        n_components=args.k, cov_type=args.cov_type, init=args.init, seed=args.seed
-    )
-    window = MainWindow(session)
-    session.setParent(window)
+    window = build_window(args.k, args.cov_type, args.init, args.seed)
+    session = window.session
     loaded = False
     if args.file and str(args.file).lower().endswith(".emviz"):
         from emviz.ui.session_io import open_session

@@ -930,7 +930,7 @@ def main_export(argv: Sequence[str] | None = None) -> int:
 
     from PySide6 import QtCore, QtWidgets
 
-    from emviz.app import configure_application
+    from emviz.app import build_window, configure_application
 
     def quiet(mode, context, message):  # the offscreen platform's chatter is not news
         if "propagateSizeHints" not in message:
@@ -939,17 +939,8 @@ def main_export(argv: Sequence[str] | None = None) -> int:
     QtCore.qInstallMessageHandler(quiet)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["emviz-export"])
     configure_application(app, persistent=False)
-    from emviz.session import Session
-    from emviz.ui.main_window import MainWindow
-    from emviz.ui.style import configure_pyqtgraph
-
-    configure_pyqtgraph()
-    session = Session()
-    session.update_settings(
-        n_components=args.k, cov_type=args.cov_type, init=args.init, seed=args.seed
-    )
-    window = MainWindow(session)
-    session.setParent(window)
+    window = build_window(args.k, args.cov_type, args.init, args.seed)
+    session = window.session
     try:
         from emviz.ui import classroom
 
