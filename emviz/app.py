@@ -10,6 +10,7 @@ headless (see ``emviz export --help``), and ``emviz --install-desktop`` /
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
@@ -189,6 +190,9 @@ def app_icon():
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``emviz`` command."""
+    # A frozen app (PyInstaller) starts its EM process by running itself:
+    # this turns that run into the process instead of a second window.
+    multiprocessing.freeze_support()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["export"]:
         from emviz.export import main_export

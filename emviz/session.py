@@ -25,11 +25,17 @@ from emviz.core.errors import EmvizError
 from emviz.core.init import INIT_METHODS, initialize
 from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
 from emviz.core.mixture import COV_TYPES, Mixture
-from emviz.worker import EMWorker, RunControl
+from emviz.em_process import EMProcess, shared_memory_room
+from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl
 
-__all__ = ["MAX_COMPONENTS", "Session", "Settings"]
+__all__ = ["MAX_COMPONENTS", "PROCESS_MIN_POINTS", "Session", "Settings"]
 
 MAX_COMPONENTS = 10
+
+#: Runs on at least this many points go to the EM process
+#: (:mod:`emviz.em_process`), where drawing cannot slow them down; smaller
+#: runs finish in a blink on a thread and spare the process's start-up.
+PROCESS_MIN_POINTS = 5_000
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,14 @@ class Session(QObject):
         self.worker: EMWorker | None = None
         self.thread: QThread | None = None
         self._threads: dict[int, tuple[QThread, EMWorker, RunControl]] = {}
+        # The EM process for large data sets, started with the first one,
+        # its reader thread, and which data set it holds.
+        self.use_process = True
+        self.em_process: EMProcess | None = None
+        self._relay: ProcessRelay | None = None
+        self._relay_thread: QThread | None = None
+        self._process_data: tuple[object, int] | None = None
+        self.data_changed.connect(self._warm_process)
 
     # ------------------------------------------------------------------ state
 
@@ -537,7 +551,10 @@ class Session(QObject):
     def _append(self, snap: Snapshot) -> None:
         self.history.append(snap.without_resp())
         self.index = len(self.history) - 1
-        self._resp_cache = (self.index, snap.resp)
+        # A run in the EM process may send a snapshot without its
+        # responsibilities (see emviz.em_process): they are recomputed if shown.
+        if snap.resp is not None or snap.phase == "init":
+            self._resp_cache = (self.index, snap.resp)
 
     # ---------------------------------------------------------------- stepping
 
@@ -616,6 +633,8 @@ class Session(QObject):
         self._truncate()
         start = self._start_snapshot()  # iterate_em continues after it
         self._run_id += 1
+        if self._wants_process() and self._run_in_process(start, snap):
+            return True
         control = RunControl(self.delay)
         worker = EMWorker(
             self._run_id,
@@ -644,6 +663,105 @@ class Session(QObject):
             self.run_started.emit()
         self.run_state_changed.emit()
         return True
+
+    # ------------------------------------------------------- the EM process
+
+    def _wants_process(self) -> bool:
+        data = self.data
+        if not (self.use_process and isinstance(data, PreparedData)):
+            return False
+        if data.n_samples < PROCESS_MIN_POINTS:
+            return False
+        # The ring of responsibilities and the points, in shared memory.
+        n_bytes = 8 * data.n_samples * (self.settings.n_components + 2)
+        return shared_memory_room(n_bytes)
+
+    def _ensure_process(self) -> EMProcess | None:
+        """The EM process, started if need be; None if it cannot start."""
+        if self.em_process is not None and self.em_process.alive:
+            return self.em_process
+        self._close_process()
+        try:
+            proc = EMProcess()
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.use_process = False
+            self.message.emit(f"EM runs on a thread: the EM process did not start ({exc})")
+            return None
+        relay = ProcessRelay(proc)
+        thread = QThread()
+        thread.setObjectName("emviz-em-process-reader")
+        relay.moveToThread(thread)
+        thread.started.connect(relay.run)
+        relay.snapshots_ready.connect(self._on_snapshots)
+        relay.failed.connect(self._on_failed)
+        relay.finished.connect(self._on_worker_finished)
+        relay.closed.connect(thread.quit)
+        relay.closed.connect(self._on_process_closed)
+        self.em_process, self._relay, self._relay_thread = proc, relay, thread
+        thread.start()
+        return proc
+
+    def _process_token(self, proc: EMProcess) -> int:
+        """The process's token for the session's data, sending the data if it lacks them."""
+        if self._process_data is None or self._process_data[0] is not self.data:
+            self._process_data = (self.data, proc.load(self.data.X))
+        return self._process_data[1]
+
+    @Slot()
+    def _warm_process(self) -> None:
+        """Send a large data set to the EM process as soon as it is loaded.
+
+        The process then starts and prepares the data while the user looks
+        at them, and the first Run starts at once.
+        """
+        if self._wants_process():
+            proc = self._ensure_process()
+            if proc is not None:
+                self._process_token(proc)
+
+    def _run_in_process(self, start: Snapshot, snap: Snapshot) -> bool:
+        proc = self._ensure_process()
+        if proc is None:
+            return False
+        token = self._process_token(proc)
+        kwargs = dict(max_iter=self._remaining_iterations(snap), **self._em_kwargs())
+        n, k = self.data.n_samples, self.settings.n_components
+        self.control = ProcessRunControl(proc, self._run_id, self.delay)
+        proc.run(self._run_id, token, start, kwargs, n, k)
+        was_paused = self.paused
+        self.running, self.paused = True, False
+        if not was_paused:
+            self.run_started.emit()
+        self.run_state_changed.emit()
+        return True
+
+    @Slot()
+    def _on_process_closed(self) -> None:
+        """The EM process ended: asked to, or not (then the run ends with an error)."""
+        if self._relay_thread is not None:
+            self._relay_thread.wait()
+        proc = self.em_process
+        if proc is not None:
+            crashed = not proc.closed
+            proc.close()
+            proc.release()
+            self.em_process = self._relay = self._relay_thread = None
+            self._process_data = None
+            if crashed and self.running and isinstance(self.control, ProcessRunControl):
+                self.error.emit("EM stopped: the EM process ended unexpectedly")
+                self._on_worker_finished(self._run_id, "error")
+
+    def _close_process(self, timeout_ms: int = 5000) -> None:
+        proc, thread = self.em_process, self._relay_thread
+        if proc is None:
+            return
+        proc.close(timeout_ms / 1000)
+        if thread is not None:
+            thread.quit()
+            thread.wait(timeout_ms)
+        proc.release()
+        self.em_process = self._relay = self._relay_thread = None
+        self._process_data = None
 
     def pause(self) -> None:
         """Hold the run at the snapshot shown; :meth:`run` resumes from there.
@@ -674,7 +792,7 @@ class Session(QObject):
 
     def _stop_worker(self) -> None:
         if self.control is not None:
-            self.control.stop.set()
+            self.control.cancel()
         # Snapshots already queued from this run are ignored from now on.
         self._run_id += 1
         self.running = False
@@ -687,6 +805,20 @@ class Session(QObject):
         self._append(snap)
         self.history_changed.emit()
         self.snapshot_changed.emit()
+
+    @Slot()
+    def _on_snapshots(self) -> None:
+        """A batch of snapshots from the EM process: one redraw for all of them."""
+        if self._relay is None:
+            return
+        added = 0
+        for run_id, snap in self._relay.take():
+            if run_id == self._run_id and self.running:
+                self._append(snap)
+                added += 1
+        if added:
+            self.history_changed.emit()
+            self.snapshot_changed.emit()
 
     @Slot(int, str)
     def _on_failed(self, run_id: int, message: str) -> None:
@@ -728,6 +860,7 @@ class Session(QObject):
             thread.wait(timeout_ms)
         self._threads.clear()
         self.thread = None
+        self._close_process(timeout_ms)
         if was:
             self.run_state_changed.emit()
 

@@ -1,4 +1,4 @@
-"""Running EM on a worker thread.
+"""Running EM off the GUI thread: on a worker thread, or in the EM process.
 
 The worker consumes :func:`emviz.core.em.iterate_em`, the one EM loop, and
 sends every snapshot to the GUI thread through ``Signal(int, object)``.
@@ -25,8 +25,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from emviz.core.em import PreparedData, Snapshot, iterate_em
 from emviz.core.mixture import Mixture
+from emviz.em_process import EMProcess
 
-__all__ = ["EMWorker", "RunControl"]
+__all__ = ["EMWorker", "ProcessRelay", "ProcessRunControl", "RunControl"]
 
 #: How often a paused worker looks at the stop flag, in seconds.
 _PAUSE_POLL = 0.02
@@ -51,6 +52,10 @@ class RunControl:
         self.stop = threading.Event()
         self.pause = threading.Event()
         self.delay = float(delay)
+
+    def cancel(self) -> None:
+        """End the run (at once, even during the pacing delay)."""
+        self.stop.set()
 
 
 class EMWorker(QObject):
@@ -116,3 +121,87 @@ class EMWorker(QObject):
             reason = "error"
             self.failed.emit(self.run_id, str(exc))
         self.finished.emit(self.run_id, reason)
+
+
+class ProcessRunControl:
+    """What the GUI thread can tell a run in the EM process (see :class:`RunControl`)."""
+
+    def __init__(self, process: EMProcess, run_id: int, delay: float) -> None:
+        self._process = process
+        self.run_id = run_id
+        self.delay = delay
+
+    @property
+    def delay(self) -> float:
+        return self._delay
+
+    @delay.setter
+    def delay(self, seconds: float) -> None:
+        self._delay = float(seconds)
+        self._process.set_delay(self._delay)
+
+    def cancel(self) -> None:
+        self._process.cancel(self.run_id)
+
+
+class ProcessRelay(QObject):
+    """Brings the EM process's messages into the Qt event loop.
+
+    It lives on a thread of its own for the whole life of the process and
+    blocks in :meth:`EMProcess.receive`, which waits without holding the
+    interpreter lock.  It emits the same ``finished`` and ``failed`` signals
+    as :class:`EMWorker`, for every run of the process; snapshots are
+    collected and announced by batch.
+
+    Signals
+    -------
+    snapshots_ready()
+        Snapshots are waiting: call :meth:`take`.
+    loaded(token, error)
+        The process has the data set ``token`` (error is None) or failed to
+        prepare it.
+    closed()
+        The process has ended (asked to, or not); emitted last.
+    """
+
+    snapshots_ready = Signal()
+    finished = Signal(int, str)
+    failed = Signal(int, str)
+    loaded = Signal(int, object)
+    closed = Signal()
+
+    def __init__(self, process: EMProcess) -> None:
+        super().__init__()
+        self.process = process
+        self._lock = threading.Lock()
+        self._pending: list[tuple[int, Snapshot]] = []
+
+    def take(self) -> list[tuple[int, Snapshot]]:
+        """The snapshots received since the last call, oldest first, as (run_id, snapshot)."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        return batch
+
+    @Slot()
+    def run(self) -> None:
+        while True:
+            msg = self.process.receive()
+            kind = msg[0]
+            if kind == "snapshot":
+                # One queued signal per batch, not per snapshot: on small
+                # data EM makes hundreds a second, and the GUI thread takes
+                # them all in one go.
+                with self._lock:
+                    self._pending.append((msg[1], msg[2]))
+                    first = len(self._pending) == 1
+                if first:
+                    self.snapshots_ready.emit()
+            elif kind == "finished":
+                self.finished.emit(msg[1], msg[2])
+            elif kind == "failed":
+                self.failed.emit(msg[1], msg[2])
+            elif kind == "loaded":
+                self.loaded.emit(msg[1], msg[2])
+            elif kind == "closed":
+                break
+        self.closed.emit()

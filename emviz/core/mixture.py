@@ -114,6 +114,12 @@ class Mixture:
         object.__setattr__(self, "means", _frozen(m))
         object.__setattr__(self, "covariances", _frozen(c))
 
+    def __reduce__(self):
+        # Unpickling (a mixture sent to or from the EM process) goes through
+        # the constructor, so the copy is validated and read-only again; it
+        # changes no bit of a valid mixture.
+        return (Mixture, (self.weights, self.means, self.covariances, self.cov_type))
+
     def _check_structure(self, c: np.ndarray) -> None:
         scale = np.abs(c).max()
         tol = 1e-9 * scale

@@ -13,8 +13,8 @@ For each N (points of a 10-component mixture, K = 10) it
    start, settings and number of half-steps as the window's run) for the
    throughput without drawing;
 2. opens the real window (``create_main_window``), loads the points, sets
-   the speed to full (delay 0) and runs EM on the session's worker thread,
-   while it records
+   the speed to full (delay 0) and runs EM as the app does (in the EM
+   process, :mod:`emviz.em_process`, for these sizes), while it records
 
    - every coalesced redraw: the views' redraw callbacks (each
      ``RedrawThrottle`` firing), the paint of every plot
@@ -28,7 +28,8 @@ For each N (points of a 10-component mixture, K = 10) it
 
 Then, in a fresh process (so its peak RSS is its own), it runs
 ``--memory-half-steps`` half-steps at the largest N in the window and reports
-the peak resident memory (``getrusage`` maxrss) and the history length.
+the peak resident memory (``getrusage`` maxrss) of the window's process and of
+the EM process, and the history length.
 
 Targets (issue 7, on a 2-core machine): redraw at 1e6 under 50 ms median,
 event-loop stall under 100 ms worst, throughput while drawing at least 80 %
@@ -125,114 +126,6 @@ class Probe:
 
 PROBE = Probe()
 _KEEP: dict = {}  # the QApplication lives as long as the module
-
-
-def session_fix() -> None:
-    """The session change recommended in issue 7's report, applied for comparison.
-
-    ``Session.n_incomplete_raw`` scans every row of the data (a NaN test of
-    an (n, 2) array) and the status bar asks for it on every redraw: about
-    20-80 ms per frame at 1e6 points. Cached per data array here.
-    """
-    from emviz.session import Session
-
-    if not hasattr(Session, "n_incomplete_raw"):
-        return
-    scan = Session.n_incomplete_raw.fget
-
-    def cached(self) -> int:
-        raw = getattr(self, "X_raw", None)
-        memo = self.__dict__.get("_bench_incomplete")
-        if memo is None or memo[0] is not raw:
-            memo = (raw, scan(self))
-            self.__dict__["_bench_incomplete"] = memo
-        return memo[1]
-
-    Session.n_incomplete_raw = property(cached)
-
-
-class _FrameClock(QtCore.QObject):
-    """Prototype of the recommended ``Session._on_snapshot`` change (``--session-fix``).
-
-    During a run every snapshot is appended to the history at once (cheap),
-    but ``history_changed`` / ``snapshot_changed`` are emitted at most once
-    per frame, and the next frame waits ``DUTY - 1`` times as long as this
-    one took (its redraws, and the paints that follow before the event loop
-    is idle again): all views together take at most 1 / DUTY of the GUI
-    thread, however slow a frame is, and the worker keeps the GIL the rest
-    of the time.
-    """
-
-    DUTY = 5.0
-    MIN_INTERVAL = 1 / 60
-
-    def __init__(self, session) -> None:
-        super().__init__(session)
-        self.session = session
-        self.next_allowed = 0.0
-        self.pending = False
-        self.timer = QtCore.QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.timeout.connect(self.emit_now)
-
-    def request(self) -> None:
-        self.pending = True
-        if self.timer.isActive():
-            return
-        wait = self.next_allowed - time.perf_counter()
-        if wait <= 0:
-            self.emit_now()
-        else:
-            self.timer.start(int(wait * 1000) + 1)
-
-    def flush(self) -> None:
-        if self.pending:
-            self.timer.stop()
-            self.emit_now()
-
-    def emit_now(self) -> None:
-        self.pending = False
-        t0 = time.perf_counter()
-        self.session.history_changed.emit()
-        self.session.snapshot_changed.emit()
-        # The paints come as posted events, before this zero-time timer.
-        QtCore.QTimer.singleShot(0, lambda: self._measured(t0))
-
-    def _measured(self, t0: float) -> None:
-        now = time.perf_counter()
-        cost = now - t0
-        self.next_allowed = now + max(self.MIN_INTERVAL, (self.DUTY - 1.0) * cost)
-
-
-class _SnapshotRelay(QtCore.QObject):
-    """What ``Session._on_snapshot`` would do with the _FrameClock: append now, notify per frame.
-
-    Connected in place of the session's slot once a run has started (a
-    class attribute patched onto Session would not be a registered slot, and
-    Qt would then call it on the worker thread).
-    """
-
-    def __init__(self, session) -> None:
-        super().__init__(session)
-        self.session = session
-        self.clock = _FrameClock(session)
-        session.run_state_changed.connect(self.clock.flush)
-
-    @QtCore.Slot(int, object)
-    def on_snapshot(self, run_id: int, snap) -> None:
-        s = self.session
-        if run_id != s._run_id or not s.running:
-            return
-        s._append(snap)
-        self.clock.request()
-
-    def attach(self) -> None:
-        worker = self.session.worker
-        worker.snapshot.disconnect(self.session._on_snapshot)
-        worker.snapshot.connect(self.on_snapshot)
-
-
-SESSION_FIX = {"on": False}
 
 
 def instrument() -> None:
@@ -334,11 +227,8 @@ def run_in_window(window) -> dict:
     s.set_index(0)  # every run starts from the same snapshot (the history is cut there)
     PROBE.__init__()
     PROBE.start()
-    relay = _SnapshotRelay(s) if SESSION_FIX["on"] else None
     t0 = time.perf_counter()
     s.run()
-    if relay is not None:
-        relay.attach()
     loop.exec()
     PROBE.stop()
     s.run_finished.disconnect(finished)
@@ -386,9 +276,16 @@ def memory_run(n: int, n_half_steps: int) -> dict:
     window = open_window(make_points(n), n_half_steps)
     live = run_in_window(window)
     history = len(window.session.history)
-    window.close()
+    in_process = window.session.em_process is not None
+    window.close()  # ends the EM process too, so its peak is counted below
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"peak_mb": peak_mb, "history": history, "half_steps": live["half_steps"]}
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return {
+        "peak_mb": peak_mb,
+        "child_mb": child_mb if in_process else 0.0,
+        "history": history,
+        "half_steps": live["half_steps"],
+    }
 
 
 def _ms(values: list[float], f) -> float:
@@ -408,17 +305,8 @@ def main(argv=None) -> int:
         default=1000,
         help="half-steps of the memory run at the largest size (0: skip it)",
     )
-    parser.add_argument(
-        "--session-fix",
-        action="store_true",
-        help="apply the recommended Session changes first (cached n_incomplete_raw; "
-        "snapshot notifications at most once per frame, frames paced by their cost)",
-    )
     parser.add_argument("--memory-only", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.session_fix:
-        session_fix()
-        SESSION_FIX["on"] = True
     _KEEP["app"] = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench_live"])
     instrument()
     if args.memory_only:
@@ -449,12 +337,12 @@ def main(argv=None) -> int:
         n = max(args.sizes)
         cmd = [sys.executable, __file__, "--memory-only", str(n)]
         cmd += ["--memory-half-steps", str(args.memory_half_steps)]
-        cmd += ["--session-fix"] if args.session_fix else []
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         mem = json.loads(out.stdout.strip().splitlines()[-1])
         print(
             f"memory: N = {n}, {mem['half_steps']} half-steps in the window, history of "
-            f"{mem['history']} snapshots, peak RSS {mem['peak_mb']:.0f} MB"
+            f"{mem['history']} snapshots, peak RSS {mem['peak_mb']:.0f} MB (window) + "
+            f"{mem['child_mb']:.0f} MB (EM process; shared memory counts in both)"
         )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0

@@ -1,0 +1,223 @@
+"""Runs in the EM process (emviz.em_process) against the same runs on a thread.
+
+The process exists so that drawing cannot slow EM down; nothing a user sees
+may differ: the same snapshots, bit for bit, the same Stop, Pause and
+Resume, and a clear message if the process dies.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from emviz.core.em import iterate_em
+from emviz.em_process import EMProcess
+from emviz.session import PROCESS_MIN_POINTS, Session
+
+
+def _points(n: int = 8000, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [5.0, 1.0], [2.0, 6.0]])
+    labels = rng.integers(0, 3, n)
+    return centres[labels] + rng.normal(size=(n, 2)) * np.array([1.0, 0.6])
+
+
+@pytest.fixture
+def make_session(qtbot):
+    sessions = []
+
+    def make(X, use_process=True, **settings) -> Session:
+        s = Session()
+        s.use_process = use_process
+        s.load_points(X, name="test")
+        settings.setdefault("tol", 1e-15)  # runs go to max_iter unless a test asks
+        s.update_settings(n_components=3, **settings)
+        s.set_delay(0.0)
+        sessions.append(s)
+        return s
+
+    yield make
+    for s in sessions:
+        s.shutdown()
+
+
+def _run_to_end(qtbot, s: Session, timeout: int = 20000) -> str:
+    with qtbot.waitSignal(s.run_finished, timeout=timeout) as blocker:
+        assert s.run()
+    return blocker.args[0]
+
+
+def _trace(s: Session) -> list[tuple]:
+    return [
+        (h.iteration, h.phase, h.log_likelihood, h.expected_complete, h.entropy, h.converged)
+        for h in s.history
+    ]
+
+
+def test_a_large_run_goes_to_the_process_and_matches_a_thread_bit_for_bit(qtbot, make_session):
+    X = _points()
+    assert len(X) >= PROCESS_MIN_POINTS
+    in_process = make_session(X, max_iter=15)
+    on_thread = make_session(X, max_iter=15, use_process=False)
+    assert _run_to_end(qtbot, in_process) == "max_iter"
+    assert in_process.em_process is not None and in_process.em_process.alive
+    assert _run_to_end(qtbot, on_thread) == "max_iter"
+    assert on_thread.em_process is None
+    assert _trace(in_process) == _trace(on_thread)
+    assert len(in_process.history) == 31
+    last_p, last_t = in_process.history[-1].mixture, on_thread.history[-1].mixture
+    np.testing.assert_array_equal(last_p.means, last_t.means)
+    np.testing.assert_array_equal(last_p.covariances, last_t.covariances)
+    np.testing.assert_array_equal(in_process.current.resp, on_thread.current.resp)
+    assert not in_process.current.resp.flags.writeable
+
+
+def test_small_data_run_on_a_thread(qtbot, make_session):
+    s = make_session(_points(500), tol=1e-6)
+    assert _run_to_end(qtbot, s) == "converged"
+    assert s.em_process is None
+
+
+def test_loading_a_large_data_set_starts_the_process_and_sends_it_the_points(qtbot, make_session):
+    s = make_session(_points())
+    proc = s.em_process
+    assert proc is not None
+    token = s._process_data[1]
+    qtbot.waitUntil(lambda: proc.loaded_token == token, timeout=10000)
+
+
+def test_stop_ends_a_paced_run_in_the_process_at_once(qtbot, make_session):
+    s = make_session(_points(), max_iter=400)
+    s.set_delay(0.05)
+    with qtbot.waitSignal(s.history_changed, timeout=10000):
+        s.run()
+    with qtbot.waitSignal(s.run_finished, timeout=1000) as blocker:
+        s.stop()
+    assert blocker.args == ["stopped"]
+    kept = len(s.history)
+    assert kept < 400
+    # Snapshots still on their way from the cancelled run are not appended.
+    qtbot.waitUntil(lambda: not s.em_process._rings, timeout=5000)
+    assert len(s.history) == kept and not s.running
+
+
+def test_pause_and_resume_in_the_process_continue_em_exactly(qtbot, make_session):
+    X = _points()
+    s = make_session(X, max_iter=12)
+    s.set_delay(0.02)
+    with qtbot.waitSignal(s.history_changed, timeout=10000):
+        s.run()
+    qtbot.waitUntil(lambda: len(s.history) >= 5, timeout=10000)
+    s.pause()
+    assert s.paused and not s.running
+    s.set_delay(0.0)
+    with qtbot.waitSignal(s.run_finished, timeout=20000) as blocker:
+        s.run()
+    assert blocker.args == ["max_iter"]
+    reference = make_session(X, max_iter=12, use_process=False)
+    assert _run_to_end(qtbot, reference) == "max_iter"
+    assert _trace(s) == _trace(reference)
+
+
+def test_a_busy_window_gets_parameters_and_recomputes_the_responsibilities(qtbot, make_session):
+    """While the parent has not copied out the ring's slots, the child sends
+    snapshots without responsibilities rather than wait; those shown are recomputed."""
+    X = _points()
+    s = make_session(X, max_iter=6)
+    proc = s.em_process
+    while proc._free_slots.acquire(block=False):  # the window "never" copies a slot
+        pass
+    try:
+        assert _run_to_end(qtbot, s) == "max_iter"
+    finally:
+        for _ in range(2):
+            proc._free_slots.release()
+    reference = make_session(X, max_iter=6, use_process=False)
+    assert _run_to_end(qtbot, reference) == "max_iter"
+    assert _trace(s) == _trace(reference)
+    for index in (len(s.history) - 1, 3):
+        s.set_index(index)
+        reference.set_index(index)
+        np.testing.assert_array_equal(s.current.resp, reference.current.resp)
+
+
+def test_new_points_replace_the_ones_the_process_holds(qtbot, make_session):
+    s = make_session(_points(seed=1), max_iter=5)
+    assert _run_to_end(qtbot, s) == "max_iter"
+    X2 = _points(seed=2) * 3.0 + 10.0
+    s.load_points(X2, name="other")
+    assert _run_to_end(qtbot, s) == "max_iter"
+    reference = make_session(X2, max_iter=5, use_process=False)
+    assert _run_to_end(qtbot, reference) == "max_iter"
+    assert _trace(s) == _trace(reference)
+
+
+def test_a_process_that_dies_mid_run_is_reported_and_the_next_run_starts_a_new_one(
+    qtbot, make_session
+):
+    s = make_session(_points(), max_iter=400)
+    s.set_delay(0.05)
+    errors = []
+    s.error.connect(errors.append)
+    with qtbot.waitSignal(s.history_changed, timeout=10000):
+        s.run()
+    kept_before = len(s.history)
+    with qtbot.waitSignal(s.run_finished, timeout=10000) as blocker:
+        s.em_process._process.kill()
+    assert blocker.args == ["error"]
+    assert errors == ["EM stopped: the EM process ended unexpectedly"]
+    assert not s.running and len(s.history) >= kept_before  # the work so far is kept
+    s.set_delay(0.0)
+    s.update_settings(max_iter=len(s.history) // 2 + 3)
+    assert _run_to_end(qtbot, s) in ("max_iter", "converged")
+    assert s.em_process is not None and s.em_process.alive
+
+
+def test_shutdown_ends_the_process_and_frees_its_shared_memory(qtbot, make_session):
+    s = make_session(_points(), max_iter=300)
+    s.set_delay(0.01)
+    with qtbot.waitSignal(s.history_changed, timeout=10000):
+        s.run()
+    proc = s.em_process
+    names = [block.name for block in proc._rings.values()]
+    assert names
+    s.shutdown()
+    assert not proc._process.is_alive()
+    assert s.em_process is None and s._relay_thread is None
+    if os.path.isdir("/dev/shm"):
+        assert not any(os.path.exists(f"/dev/shm/{name.lstrip('/')}") for name in names)
+
+
+def test_the_process_handle_runs_iterate_em_without_qt():
+    """EMProcess on its own (what the relay thread does, inline)."""
+    X = _points()
+    from emviz.core.init import initialize
+
+    start = initialize(X, 3, seed=0)
+    proc = EMProcess()
+    try:
+        token = proc.load(X)
+        kwargs = dict(cov_type="full", reg_covar=1e-6, tol=1e-6, max_iter=4, bound=True)
+        proc.run(1, token, start, kwargs, len(X), 3)
+        got = []
+        while True:
+            msg = proc.receive()
+            if msg[0] == "snapshot":
+                got.append(msg[2])
+            elif msg[0] == "finished":
+                assert msg[1:] == (1, "max_iter")
+                break
+            else:
+                assert msg[0] == "loaded" and msg[2] is None
+        want = list(iterate_em(X, start, **kwargs))
+        assert [g.log_likelihood for g in got] == [w.log_likelihood for w in want]
+        for g, w in zip(got[1:], want[1:], strict=True):
+            np.testing.assert_array_equal(g.resp, w.resp)
+        assert got[2].resp is got[1].resp  # an M snapshot shares its E snapshot's posterior
+        # The mixtures arrive read-only, as every Mixture is.
+        assert not got[-1].mixture.means.flags.writeable
+    finally:
+        proc.close()
+        proc.release()
