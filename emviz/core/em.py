@@ -21,12 +21,14 @@ log-likelihood
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from emviz.core.errors import EmvizError
+from emviz.core.fastmath import ExpWorkspace, exp_inplace, log_group_size, sum_log
 from emviz.core.missing import (
     MissingData,
     e_step_missing,
@@ -42,16 +44,104 @@ from emviz.core.validation import (
     check_tol_max_iter,
 )
 
-# Points per chunk.  A chunk's arrays (six feature rows, and K rows each of
-# log-densities and of their shifted copy) then stay in a typical 512 kB L2
-# cache for K up to 10; chunks of 40,000 values or more were several times
-# slower here.
-_CHUNK = 4096
+# Values (points times components) per chunk.  The E-step pass makes some
+# thirty whole-array numpy calls per chunk, each with a fixed cost of about a
+# microsecond, so chunks must be large enough to amortise that, yet small
+# enough that a chunk's arrays stay in cache.  Measured on a 2-core AMD EPYC
+# (1 MB L2 per core): 16384 points at K = 3 and 8192 at K = 10 were best,
+# 4096 points (the former fixed size) 10-30 % slower, 65536 points at K = 10
+# much slower.
+_CHUNK_VALUES = 65536
+_MIN_CHUNK = 1024
+_MAX_CHUNK = 32768
+
+# Below this many values a block's exp is left to np.exp: the kernel's
+# twenty-odd numpy calls cost more than they save on small blocks.
+_EXP_KERNEL_MIN_VALUES = 16384
+
+# Largest gap, in nats, between any log term of a chunk and the reference
+# component's for the E-step to shift by the latter (see _e_pass).  It bounds
+# the exponents (exp(100) ~ 3e43, far from overflow) and the rounding error
+# of the shifted terms (half an ulp of 100, 7e-15), and leaves norm <= K e^100,
+# so that the grouped log-sum still multiplies six values at a time.
+_MAX_REF_GAP = 100.0
 
 
 def _chunk(n_components: int) -> int:
-    """Points per chunk (the same for every K; see ``_CHUNK``)."""
-    return _CHUNK
+    """Points per chunk: a power of two near ``_CHUNK_VALUES / n_components``."""
+    target = _CHUNK_VALUES / max(n_components, 1)
+    size = 1 << max(0, round(math.log2(target)))
+    return min(max(size, _MIN_CHUNK), _MAX_CHUNK)
+
+
+# The M-step's second pass makes few calls per chunk but fills two
+# (2, K, chunk) arrays; beyond 8192 points they fall out of L2 and, on a
+# machine shared with other work, its median time grew by half at K = 3.
+_MAX_SCATTER_CHUNK = 8192
+
+
+def _scatter_chunk(n_components: int) -> int:
+    """Points per chunk of the M-step's second pass."""
+    return min(_chunk(n_components), _MAX_SCATTER_CHUNK)
+
+
+class _Scratch:
+    """Scratch arrays of one shape for the passes over the data.
+
+    Allocating them afresh for every pass costs more than the pass itself on
+    small data (arrays above glibc's mmap threshold come back as new pages
+    each time), so each thread keeps a few, see :func:`_scratch`.
+
+    Attributes
+    ----------
+    exp : ExpWorkspace
+        For :func:`exp_inplace` on (K, width) blocks.
+    peak, shift, norm : arrays of shape (width,)
+    """
+
+    def __init__(self, n_components: int, width: int) -> None:
+        self.shape = (n_components, width)
+        self.exp = ExpWorkspace(self.shape)
+        self.peak = np.empty(width)
+        self.shift = np.empty(width)
+        self.norm = np.empty(width)
+        self._shifted: np.ndarray | None = None
+        self._scatter: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def shifted(self) -> np.ndarray:
+        """A (K, width) array for the lower bound's terms, made on first use."""
+        if self._shifted is None:
+            self._shifted = np.empty(self.shape)
+        return self._shifted
+
+    def scatter(self, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Two (2, K, width) arrays for the M-step's deviations, made on first use."""
+        shape = (2, self.shape[0], width)
+        if self._scatter is None or self._scatter[0].shape != shape:
+            self._scatter = (np.empty(shape), np.empty(shape))
+        return self._scatter
+
+
+_SCRATCH = threading.local()
+# Shapes kept per thread: one thread may alternate between data sets or
+# numbers of components (the model-choice view fits several K in turn).
+_SCRATCH_KEEP = 3
+
+
+def _scratch(n_components: int, width: int) -> _Scratch:
+    """This thread's scratch arrays for (``n_components``, ``width``) blocks."""
+    cache: dict[tuple[int, int], _Scratch] | None = getattr(_SCRATCH, "cache", None)
+    if cache is None:
+        cache = _SCRATCH.cache = {}
+    key = (n_components, width)
+    scratch = cache.pop(key, None)
+    if scratch is None:
+        scratch = _Scratch(n_components, width)
+        while len(cache) >= _SCRATCH_KEEP:
+            cache.pop(next(iter(cache)))  # the least recently used
+    cache[key] = scratch
+    return scratch
 
 
 # Even with ``reg_covar=0`` the smallest eigenvalue of a covariance is kept
@@ -286,6 +376,38 @@ class _EPass:
     moments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
+def _add_first_moments(
+    data: PreparedData,
+    r: np.ndarray,
+    start: int,
+    stop: int,
+    nk: np.ndarray,
+    sx: np.ndarray,
+    sy: np.ndarray,
+) -> None:
+    """Add one chunk's N_k, sum_n r_nk x_n and sum_n r_nk y_n (centred) in place.
+
+    ``r`` is the chunk's responsibilities, shape (K, stop - start).  The
+    E-step pass and the M-step without ``moments`` both sum through this
+    function, chunk by chunk, so that an M-step gets the same bits either way.
+    """
+    nk += r.sum(axis=1)
+    sx += r @ data.x[start:stop]
+    sy += r @ data.y[start:stop]
+
+
+def _other_rows(a: np.ndarray, row: int) -> list[np.ndarray]:
+    """All rows of ``a`` (shape (K, m)) but ``row``, as few views as possible."""
+    k = a.shape[0]
+    if row == 0:
+        return [a[1:]]
+    if row == k - 1:
+        return [a[:-1]]
+    if k == 3:
+        return [a[::2]]
+    return [a[:row], a[row + 1 :]]
+
+
 def _e_pass(
     data: PreparedData,
     mixture: Mixture,
@@ -299,17 +421,24 @@ def _e_pass(
     dens = _log_density_terms(mixture, data)
     resp_t = np.empty((k, n))
     total = 0.0
-    # For Q and H: with s = log(pi_k N_k) - peak and r = exp(s) / norm,
-    #   sum_k r_k log(pi_k N_k) = sum_k r_k s_k + peak   (Q, per point)
+    # For Q and H: with s = log(pi_k N_k) - shift and r = exp(s) / norm,
+    #   sum_k r_k log(pi_k N_k) = sum_k r_k s_k + shift   (Q, per point)
     #   sum_k r_k log r_k       = sum_k r_k s_k - log norm   (-H, per point)
     # so both come from one dot product of r with the shifted log terms.
-    rs_total = peak_total = lognorm_total = cross = 0.0
+    rs_total = shift_total = lognorm_total = cross = 0.0
     chunk = _chunk(k)
-    shifted = np.empty((k, min(chunk, n))) if terms else None
+    width = min(chunk, n)
+    scratch = _scratch(k, width)
+    shifted = scratch.shifted if terms else None
     # A component with weight 0 has log terms of -inf; clamp them so that
     # 0 * log 0 counts as 0 in the dot products.
     clamp = terms and not np.all(mixture.weights > 0)
     q_t = None if q_other is None else np.asarray(q_other).T
+    # The reference component (see below): to start with, the broadest one
+    # of positive weight, whose log-density falls off slowest.
+    cov = mixture.covariances
+    spread = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] ** 2
+    ref: int | None = int(np.argmax(np.where(mixture.weights > 0, spread, -np.inf)))
     # The M-step's first pass (N_k and sum_n r_nk x_n), taken while each
     # chunk of responsibilities is still in cache.
     nk = np.zeros(k) if moments else None
@@ -317,33 +446,72 @@ def _e_pass(
     sy = np.zeros(k) if moments else None
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
+        m = stop - start
         log_prob = resp_t[:, start:stop]
         _weighted_log_density(data, dens, start, stop, log_prob)
         if clamp:
             np.maximum(log_prob, -1e300, out=log_prob)
         if q_t is not None:
             cross += float(np.vecdot(q_t[:, start:stop], log_prob).sum())
-        # log-sum-exp over components, shifted by the largest term so that a
-        # point thousands of standard deviations away neither underflows to
-        # exp(-inf) = 0 for every component nor gives 0/0.
-        peak = log_prob.max(axis=0)
-        log_prob -= peak
+        # log-sum-exp over components, shifted per point so that a point
+        # thousands of standard deviations away neither underflows to
+        # exp(-inf) = 0 for every component nor gives 0/0.  The shift is the
+        # log term of a reference component where no other exceeds it by
+        # more than _MAX_REF_GAP anywhere in the chunk: its own exp is then
+        # exactly 1 and need not be taken (a third of the work at K = 3),
+        # nothing can overflow, and norm lies in [1, K e^gap].  Otherwise it
+        # is the largest term, the usual choice, and norm lies in [1, K].
+        by_ref = False
+        if ref is not None:
+            shift = scratch.shift[:m]
+            np.copyto(shift, log_prob[ref])
+            slabs = _other_rows(log_prob, ref)
+            gap = 0.0
+            for slab in slabs:
+                slab -= shift
+                highest = float(slab.max()) if slab.size else 0.0
+                if not highest <= gap:  # NaN included
+                    gap = highest
+            by_ref = gap <= _MAX_REF_GAP
+            if by_ref and terms:
+                log_prob[ref] = 0.0
+            elif not by_ref:
+                # Some term lies too far above the reference's: recompute the
+                # chunk's terms (undoing the subtraction would not be exact).
+                _weighted_log_density(data, dens, start, stop, log_prob)
+                if clamp:
+                    np.maximum(log_prob, -1e300, out=log_prob)
+        if not by_ref:
+            gap = 0.0
+            shift = np.max(log_prob, axis=0, out=scratch.peak[:m])
+            slabs = [log_prob]
+            log_prob -= shift
+            # The next chunk's reference: the component whose log term is
+            # least far below the largest, if that is near enough.
+            lowest = np.min(log_prob, axis=1)
+            best = int(np.argmax(lowest))
+            ref = best if -lowest[best] <= _MAX_REF_GAP else None
         if terms:
-            s_chunk = shifted[:, : stop - start]
+            s_chunk = shifted[:, :m]
             np.copyto(s_chunk, log_prob)
-        np.exp(log_prob, out=log_prob)
-        norm = log_prob.sum(axis=0)
-        log_prob *= 1.0 / norm
+        for slab in slabs:
+            if slab.size >= _EXP_KERNEL_MIN_VALUES:
+                exp_inplace(slab, scratch.exp)
+            elif slab.size:
+                np.exp(slab, out=slab)
+        if by_ref:
+            log_prob[ref] = 1.0
+        norm = np.sum(log_prob, axis=0, out=scratch.norm[:m])
+        shift_sum = float(shift.sum())
+        lognorm_sum = sum_log(norm, log_group_size(k * math.exp(gap)))
+        np.divide(1.0, norm, out=norm)
+        log_prob *= norm
         if moments:
-            nk += log_prob.sum(axis=1)
-            sx += log_prob @ data.x[start:stop]
-            sy += log_prob @ data.y[start:stop]
-        peak_sum = float(peak.sum())
-        lognorm_sum = float(np.log(norm).sum())
-        total += peak_sum + lognorm_sum
+            _add_first_moments(data, log_prob, start, stop, nk, sx, sy)
+        total += shift_sum + lognorm_sum
         if terms:
             rs_total += float(np.vecdot(log_prob, s_chunk).sum())
-            peak_total += peak_sum
+            shift_total += shift_sum
             lognorm_total += lognorm_sum
     resp_t.setflags(write=False)
     sums = (nk, sx, sy) if moments else None
@@ -352,7 +520,7 @@ def _e_pass(
     return _EPass(
         resp_t.T,
         total,
-        self_expected=rs_total + peak_total,
+        self_expected=rs_total + shift_total,
         entropy=-(rs_total - lognorm_total),
         cross_expected=cross if q_t is not None else math.nan,
         moments=sums,
@@ -542,8 +710,13 @@ def m_step_prepared(
     n = data.n_samples
     r = np.ascontiguousarray(resp.T)  # (K, n): rows are contiguous
     k = r.shape[0]
+    chunk = _chunk(k)
+    width = min(chunk, n)
     if moments is None:
-        moments = (r.sum(axis=1), r @ data.x, r @ data.y)
+        moments = (np.zeros(k), np.zeros(k), np.zeros(k))
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            _add_first_moments(data, r[:, start:stop], start, stop, *moments)
     nk, sum_x, sum_y = moments
     empty = ~(nk > 0)
     safe_nk = np.where(empty, 1.0, nk)
@@ -557,30 +730,26 @@ def m_step_prepared(
     my[empty] = 0.0
     # Second pass: scatter around each component's own mean (centred
     # two-pass moments; E[x x^T] - mu mu^T loses all precision far from 0).
+    # Per chunk, d = (x - mx_k, y - my_k) for all k in one call, r d in
+    # another, and the three sums in two dot-product calls.
     sxx = np.zeros(k)
     sxy = np.zeros(k)
     syy = np.zeros(k)
-    mxc = mx.reshape(-1, 1)
-    myc = my.reshape(-1, 1)
-    chunk = _chunk(k)
-    width = min(chunk, n)
-    dx_buf = np.empty((k, width))
-    dy_buf = np.empty((k, width))
-    rd_buf = np.empty((k, width))
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
+    centres = np.stack([mx, my]).reshape(2, k, 1)
+    scatter_chunk = _scatter_chunk(k)
+    d_buf, rd_buf = _scratch(k, width).scatter(min(scatter_chunk, n))
+    xy = data.features[3:5]  # rows x, y (centred)
+    for start in range(0, n, scatter_chunk):
+        stop = min(start + scatter_chunk, n)
         m = stop - start
-        dx = dx_buf[:, :m]
-        dy = dy_buf[:, :m]
-        rd = rd_buf[:, :m]
-        rc = r[:, start:stop]
-        np.subtract(data.x[start:stop], mxc, out=dx)
-        np.subtract(data.y[start:stop], myc, out=dy)
-        np.multiply(rc, dx, out=rd)
-        sxx += np.vecdot(rd, dx)
-        sxy += np.vecdot(rd, dy)
-        np.multiply(rc, dy, out=rd)
-        syy += np.vecdot(rd, dy)
+        d = d_buf[:, :, :m]
+        rd = rd_buf[:, :, :m]
+        np.subtract(xy[:, None, start:stop], centres, out=d)
+        np.multiply(r[:, start:stop], d, out=rd)
+        diag = np.vecdot(rd, d)  # (2, K): sum r dx^2, sum r dy^2
+        sxx += diag[0]
+        syy += diag[1]
+        sxy += np.vecdot(rd[0], d[1])
     means = np.column_stack([mx, my]) + data.ref
     weights = nk / n
     global_var = None

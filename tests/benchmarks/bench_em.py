@@ -1,7 +1,8 @@
 """Time one EM iteration (E-step + M-step) of emviz and of scikit-learn, side by side.
 
 Both run on the same data from the same starting mixture, in the same
-process, with BLAS held to one thread, full covariances.  emviz is timed
+process, with every BLAS and OpenMP thread pool (numpy's, SciPy's and
+scikit-learn's) held to one thread, full covariances.  emviz is timed
 through ``iterate_em`` itself (one E snapshot and one M snapshot per
 iteration), so the figure is what a fit or the window pays.  For scikit-learn
 two figures are given: its own E-step and M-step methods (``_e_step`` then
@@ -124,9 +125,18 @@ def main() -> None:
     parser.add_argument("--ks", type=int, nargs="+", default=[3, 10])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    # Load scikit-learn's native libraries (SciPy's own OpenBLAS, OpenMP)
+    # before limiting threads: threadpool_limits only reaches libraries that
+    # are already loaded.  Left unlimited, their idle worker threads spin for
+    # a while after each scikit-learn call and, on a small shared machine,
+    # slow down whatever runs next (here emviz's step, by up to 2x).
+    import sklearn.mixture  # noqa: F401
+
     with threadpool_limits(1):
-        blas = {lib["internal_api"]: lib["num_threads"] for lib in threadpool_info()}
-        print(f"BLAS threads: {blas}")
+        pools = [
+            (lib["filepath"].rsplit("/", 1)[-1], lib["num_threads"]) for lib in threadpool_info()
+        ]
+        print(f"Thread pools (library, threads): {pools}")
         header = (
             f"{'N':>9} {'K':>3} {'emviz ms':>9} {'sklearn ms':>11} {'ratio':>6} "
             f"{'sk fit() ms':>12} {'ratio':>6} {'|dLL|/LL':>9}"

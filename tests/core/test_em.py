@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import emviz.core.em as em_module
 from emviz.core import (
     COV_TYPES,
     EmvizError,
@@ -23,6 +24,7 @@ from emviz.core import (
     m_step,
     prepare,
 )
+from emviz.core.em import _chunk
 from tests.core import reference
 from tests.core.data import blobs
 
@@ -89,7 +91,7 @@ def test_e_step_does_not_modify_inputs_and_returns_read_only():
 
 def test_e_step_accepts_many_points_in_chunks():
     rng = np.random.default_rng(1)
-    X = rng.normal(size=(10_001, 2))  # not a multiple of the chunk size
+    X = rng.normal(size=(2 * _chunk(4) + 1001, 2))  # not a multiple of the chunk size
     mix = some_mixture("full", 4)
     resp, ll = e_step(X, mix)
     ref_resp, ref_ll = reference.e_step(X, mix.weights, mix.means, mix.covariances)
@@ -231,6 +233,172 @@ def test_trace_agrees_with_scikit_learn(cov_type):
             np.testing.assert_allclose(
                 snap.mixture.covariances, sklearn_covariances(gm, 3), rtol=1e-9, atol=1e-12
             )
+
+
+def many_points(n=3 * _chunk(3) // 2 + 321, seed=11):
+    """Enough points for several chunks, the fast exp kernel and the grouped logs."""
+    rng = np.random.default_rng(seed)
+    return blobs(seed=seed, n=n) + rng.normal(scale=0.01, size=(n, 2))
+
+
+@pytest.mark.parametrize("cov_type", COV_TYPES)
+def test_trace_on_many_points_agrees_with_scikit_learn(cov_type):
+    # The other comparisons use a few hundred points, where the E-step's exp
+    # is numpy's own; here every chunk goes through the float64 kernel.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    X = many_points()
+    start = initialize(X, 3, method="random_from_data", cov_type=cov_type, seed=2)
+    gm = GaussianMixture(
+        3,
+        covariance_type=cov_type,
+        reg_covar=0.0,
+        tol=0.0,
+        max_iter=1,
+        warm_start=True,
+        weights_init=start.weights,
+        means_init=start.means,
+        precisions_init=sklearn_precisions(start),
+    )
+    snaps = [s for s in iterate_em(X, start, reg_covar=0.0, tol=0.0, max_iter=8) if s.phase == "M"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for snap in snaps:
+            gm.fit(X)
+            assert snap.log_likelihood == pytest.approx(gm.score(X) * len(X), rel=1e-9)
+            np.testing.assert_allclose(snap.mixture.weights, gm.weights_, rtol=1e-9)
+            np.testing.assert_allclose(snap.mixture.means, gm.means_, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(
+                snap.mixture.covariances, sklearn_covariances(gm, 3), rtol=1e-9, atol=1e-12
+            )
+
+
+def test_e_step_on_many_points_matches_the_reference():
+    X = many_points()
+    X[:7] = [[1e4, -1e4], [0.0, 5e3], [-3e3, 0.0], [50.0, 50.0], [0, 0], [1, 2], [3e2, 1e2]]
+    mix = some_mixture("full", 3)
+    resp, ll = e_step(X, mix)
+    ref_resp, ref_ll = reference.e_step(X, mix.weights, mix.means, mix.covariances)
+    np.testing.assert_allclose(resp, ref_resp, rtol=1e-12, atol=1e-300)
+    assert ll == pytest.approx(ref_ll, rel=1e-13)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+
+
+def _count_reference_shifts(monkeypatch):
+    """Count the chunks where the E-step tries to shift by a reference component's term."""
+    calls = []
+    original = em_module._other_rows
+
+    def spy(a, row):
+        calls.append(row)
+        return original(a, row)
+
+    monkeypatch.setattr(em_module, "_other_rows", spy)
+    return calls
+
+
+@pytest.mark.parametrize("order", ["first", "middle", "last"])
+@pytest.mark.parametrize("max_gap", [None, -1.0])
+def test_e_step_is_the_same_whichever_shift_it_takes(monkeypatch, order, max_gap):
+    # The E-step shifts each chunk's log terms by a reference component's
+    # where no component exceeds it by much, else by the largest term
+    # (max_gap = -1 forces the latter everywhere).  The reference row sits
+    # first, in the middle or last, which the exp handles differently.
+    if max_gap is not None:
+        monkeypatch.setattr(em_module, "_MAX_REF_GAP", max_gap)
+    shifts = _count_reference_shifts(monkeypatch)
+    X = many_points()
+    base = some_mixture("full", 5)  # the broadest component, the first reference, is the last
+    perm = {"first": [4, 0, 1, 2, 3], "middle": [0, 1, 4, 2, 3], "last": [0, 1, 2, 3, 4]}[order]
+    mix = Mixture(base.weights[perm], base.means[perm], base.covariances[perm])
+    resp, ll = e_step(X, mix)
+    ref_resp, ref_ll = reference.e_step(X, mix.weights, mix.means, mix.covariances)
+    np.testing.assert_allclose(resp, ref_resp, rtol=1e-12, atol=1e-300)
+    assert ll == pytest.approx(ref_ll, rel=1e-13)
+    if max_gap is None:
+        assert len(shifts) == -(-len(X) // _chunk(5))  # every chunk
+        assert set(shifts) == {perm.index(4)}
+    else:
+        # The first chunk tries the broadest component, fails, and is
+        # recomputed; no reference is tried again.
+        assert len(shifts) == 1
+
+
+def test_e_step_falls_back_to_the_largest_term_for_far_apart_clusters(monkeypatch):
+    # Two tight clusters 10 apart: at every point one component's log term
+    # exceeds the other's by thousands of nats, so no reference will do.
+    shifts = _count_reference_shifts(monkeypatch)
+    rng = np.random.default_rng(4)
+    n = 2 * _chunk(2) + 99
+    X = rng.normal(scale=0.05, size=(n, 2)) + np.where(rng.random((n, 1)) < 0.5, 0.0, 10.0)
+    mix = Mixture([0.5, 0.5], [[0.0, 0.0], [10.0, 10.0]], [np.eye(2) * 0.0025] * 2)
+    resp, ll = e_step(X, mix)
+    ref_resp, ref_ll = reference.e_step(X, mix.weights, mix.means, mix.covariances)
+    np.testing.assert_allclose(resp, ref_resp, rtol=1e-12, atol=1e-300)
+    assert ll == pytest.approx(ref_ll, rel=1e-13)
+    assert len(shifts) == 1  # the first chunk's try, then never again
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_broadest_component_of_weight_zero_is_not_the_reference(bound):
+    X = many_points()
+    base = some_mixture("full", 3)
+    wide = Mixture(
+        np.append(base.weights, 0.0),
+        np.vstack([base.means, [[0.0, 0.0]]]),
+        np.concatenate([base.covariances, [np.eye(2) * 100.0]]),
+    )
+    snaps = list(iterate_em(X, wide, tol=0.0, max_iter=1, bound=bound))
+    reduced = list(iterate_em(X, base, tol=0.0, max_iter=1, bound=bound))
+    assert np.all(snaps[1].resp[:, 3] == 0.0)
+    for a, b in zip(snaps, reduced):
+        assert a.log_likelihood == pytest.approx(b.log_likelihood, rel=1e-13)
+        if bound:
+            assert a.expected_complete == pytest.approx(b.expected_complete, rel=1e-12)
+            assert a.entropy == pytest.approx(b.entropy, rel=1e-12)
+
+
+@pytest.mark.parametrize("bound", [False, True])
+def test_component_of_weight_zero_gets_exactly_nothing(bound):
+    X = many_points()
+    base = some_mixture("full", 3)
+    weights = np.append(base.weights, 0.0)
+    means = np.vstack([base.means, [[1.0, 1.0]]])
+    covs = np.concatenate([base.covariances, [np.eye(2)]])
+    with_zero = Mixture(weights, means, covs)
+    snaps = list(iterate_em(X, with_zero, tol=0.0, max_iter=1, bound=bound))
+    reduced = list(iterate_em(X, base, tol=0.0, max_iter=1, bound=bound))
+    e_snap = snaps[1]
+    assert e_snap.phase == "E"
+    assert np.all(e_snap.resp[:, 3] == 0.0)
+    for a, b in zip(snaps, reduced):
+        assert a.log_likelihood == pytest.approx(b.log_likelihood, rel=1e-13)
+        if bound:
+            assert a.expected_complete == pytest.approx(b.expected_complete, rel=1e-12)
+            assert a.entropy == pytest.approx(b.entropy, rel=1e-12)
+
+
+def test_m_step_gets_the_same_bits_with_or_without_the_e_steps_sums():
+    # iterate_em hands the M-step the sums its E-step pass took; resumed
+    # from an E snapshot it has only resp and sums again, chunk by chunk.
+    X = many_points()
+    start = initialize(X, 3, seed=0)
+    snaps = list(iterate_em(X, start, tol=0.0, max_iter=3))
+    resumed = next(iterate_em(X, snaps[3], tol=0.0))  # the E snapshot of iteration 2
+    assert (resumed.iteration, resumed.phase) == (2, "M")
+    for name in ("weights", "means", "covariances"):
+        assert np.array_equal(getattr(resumed.mixture, name), getattr(snaps[4].mixture, name))
+    assert resumed.log_likelihood == snaps[4].log_likelihood
+
+
+@pytest.mark.parametrize("cov_type", COV_TYPES)
+def test_log_likelihood_never_decreases_on_many_points(cov_type):
+    X = many_points(seed=5)
+    start = initialize(X, 6, method="random_from_data", cov_type=cov_type, seed=9)
+    snaps = list(iterate_em(X, start, reg_covar=0.0, tol=0.0, max_iter=25))
+    lls = [s.log_likelihood for s in snaps]
+    _assert_monotone(lls, len(X), [_condition(s.mixture) for s in snaps])
 
 
 # ---------------------------------------------------------------------------
