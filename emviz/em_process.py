@@ -56,6 +56,15 @@ __all__ = ["EMProcess", "RING_SLOTS", "shared_memory_room"]
 #: for one (see :func:`_run`).
 RING_SLOTS = 2
 
+# Snapshots are sent in batches at most this often, in seconds: on small
+# data EM makes hundreds a second, and one message per snapshot would keep
+# the parent's reader thread (which shares the window's interpreter lock)
+# from keeping up; the pipe would fill and stall EM.
+_BATCH_INTERVAL = 0.01
+
+# Scheduling priority of the child below the window's (Unix "nice" increment).
+_NICENESS = 5
+
 # How often the child looks at the cancel flag while it waits (a slot of the
 # ring, or the pacing delay between snapshots), in seconds.
 _POLL = 0.01
@@ -121,6 +130,11 @@ def _serve(conn, cancelled, delay, free_slots) -> None:  # pragma: no cover - ch
     free_slots : Semaphore
         Free slots of the responsibilities ring.
     """
+    # The window comes first: on a machine with as many busy threads as
+    # cores, the scheduler then takes the time for drawing from EM rather
+    # than make the window stutter.
+    if hasattr(os, "nice"):
+        os.nice(_NICENESS)
     _Child(conn, cancelled, delay, free_slots).serve()
 
 
@@ -175,20 +189,37 @@ class _Child:  # pragma: no cover - runs in the child process
         return self.cancelled.value >= run_id
 
     def run(self, run_id: int, data, start, kwargs: dict, ring: _Shared) -> str:
-        from emviz.core.em import iterate_em
-
         if data is None:
             raise RuntimeError("the EM process lost the data set")
-        send = self.conn.send
+        batch: list[tuple] = []
+        sent = time.monotonic()
+
+        def send(entry: tuple, now: bool = False) -> None:
+            nonlocal sent
+            batch.append(entry)
+            if now or self.delay.value > 0 or time.monotonic() - sent >= _BATCH_INTERVAL:
+                self.conn.send(("snapshots", run_id, batch[:]))
+                batch.clear()
+                sent = time.monotonic()
+
+        try:
+            return self._iterate(run_id, data, start, kwargs, ring, send)
+        finally:
+            if batch:
+                self.conn.send(("snapshots", run_id, batch))
+
+    def _iterate(self, run_id: int, data, start, kwargs: dict, ring: _Shared, send) -> str:
+        from emviz.core.em import iterate_em
+
         last_resp, last_slot, slot = None, -1, -1
         for snap in iterate_em(None, start, data=data, **kwargs):
             if self.cancelled_run(run_id):
                 return "stopped"
             resp = snap.resp
             if resp is None:
-                send(("snapshot", run_id, snap, -1, False))
+                send((snap, -1, False))
             elif resp is last_resp:
-                send(("snapshot", run_id, snap.without_resp(), last_slot, False))
+                send((snap.without_resp(), last_slot, False))
             elif self.free_slots.acquire(block=False):
                 # Slots are filled in turn and copied out in the same order,
                 # so the next one in turn is the free one.
@@ -196,14 +227,15 @@ class _Child:  # pragma: no cover - runs in the child process
                 # resp is the transpose of a C-ordered (K, n) array: copy that.
                 np.copyto(ring.array[slot], resp.T)
                 last_resp, last_slot = resp, slot
-                send(("snapshot", run_id, snap.without_resp(), slot, True))
+                # Sent at once: the parent frees the slot when it has it.
+                send((snap.without_resp(), slot, True), now=True)
             else:
                 # The parent has not copied out the last posteriors yet (its
                 # window is busy, and EM makes hundreds a second on small
                 # data): send the parameters alone rather than wait.  The
                 # window recomputes these responsibilities if it shows them.
                 last_resp, last_slot = resp, -1
-                send(("snapshot", run_id, snap.without_resp(), -1, False))
+                send((snap.without_resp(), -1, False))
             if snap.converged:
                 return "converged"
             deadline = time.monotonic() + self.delay.value
@@ -293,8 +325,8 @@ class EMProcess:
     def receive(self) -> tuple:
         """The next message from the child (blocks; call from one reader thread).
 
-        Returns one of ``("snapshot", run_id, Snapshot)`` (with its
-        responsibilities), ``("failed", run_id, message)``,
+        Returns one of ``("snapshots", run_id, [Snapshot, ...])`` (with
+        their responsibilities), ``("failed", run_id, message)``,
         ``("finished", run_id, reason)``, ``("loaded", token, error or None)``
         and ``("closed",)`` once the child is gone.
         """
@@ -304,8 +336,9 @@ class EMProcess:
             except (EOFError, OSError):
                 return ("closed",)
             kind = msg[0]
-            if kind == "snapshot":
-                return ("snapshot", msg[1], self._attach_resp(*msg[1:]))
+            if kind == "snapshots":
+                run_id = msg[1]
+                return ("snapshots", run_id, [self._attach_resp(run_id, *e) for e in msg[2]])
             if kind == "loaded":
                 block = self._loading.pop(msg[1], None)
                 if block is not None:

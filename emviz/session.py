@@ -26,6 +26,7 @@ from emviz.core.init import INIT_METHODS, initialize
 from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
 from emviz.core.mixture import COV_TYPES, Mixture
 from emviz.em_process import EMProcess, shared_memory_room
+from emviz.frame_clock import FrameClock
 from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl
 
 __all__ = ["MAX_COMPONENTS", "PROCESS_MIN_POINTS", "Session", "Settings"]
@@ -127,6 +128,9 @@ class Session(QObject):
         self._relay_thread: QThread | None = None
         self._process_data: tuple[object, int] | None = None
         self.data_changed.connect(self._warm_process)
+        # A run's snapshots join the history as they come; the views hear of
+        # them once per frame (see FrameClock).
+        self._frames = FrameClock(self._show_progress, self)
 
     # ------------------------------------------------------------------ state
 
@@ -790,7 +794,12 @@ class Session(QObject):
         """Any intent that changes the state ends a run first."""
         self.stop()
 
+    def _show_progress(self) -> None:
+        self.history_changed.emit()
+        self.snapshot_changed.emit()
+
     def _stop_worker(self) -> None:
+        self._frames.flush()
         if self.control is not None:
             self.control.cancel()
         # Snapshots already queued from this run are ignored from now on.
@@ -803,12 +812,11 @@ class Session(QObject):
         if run_id != self._run_id or not self.running:
             return
         self._append(snap)
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._frames.request()
 
     @Slot()
     def _on_snapshots(self) -> None:
-        """A batch of snapshots from the EM process: one redraw for all of them."""
+        """A batch of snapshots from the EM process."""
         if self._relay is None:
             return
         added = 0
@@ -817,8 +825,7 @@ class Session(QObject):
                 self._append(snap)
                 added += 1
         if added:
-            self.history_changed.emit()
-            self.snapshot_changed.emit()
+            self._frames.request()
 
     @Slot(int, str)
     def _on_failed(self, run_id: int, message: str) -> None:
@@ -829,6 +836,7 @@ class Session(QObject):
     def _on_worker_finished(self, run_id: int, reason: str) -> None:
         if run_id != self._run_id or not self.running:
             return
+        self._frames.flush()
         self.running = False
         self.control = self.worker = None
         self.run_state_changed.emit()

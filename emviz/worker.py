@@ -187,13 +187,13 @@ class ProcessRelay(QObject):
         while True:
             msg = self.process.receive()
             kind = msg[0]
-            if kind == "snapshot":
+            if kind == "snapshots":
                 # One queued signal per batch, not per snapshot: on small
                 # data EM makes hundreds a second, and the GUI thread takes
                 # them all in one go.
                 with self._lock:
-                    self._pending.append((msg[1], msg[2]))
-                    first = len(self._pending) == 1
+                    first = not self._pending
+                    self._pending.extend((msg[1], snap) for snap in msg[2])
                 if first:
                     self.snapshots_ready.emit()
             elif kind == "finished":

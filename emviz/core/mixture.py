@@ -115,10 +115,10 @@ class Mixture:
         object.__setattr__(self, "covariances", _frozen(c))
 
     def __reduce__(self):
-        # Unpickling (a mixture sent to or from the EM process) goes through
-        # the constructor, so the copy is validated and read-only again; it
-        # changes no bit of a valid mixture.
-        return (Mixture, (self.weights, self.means, self.covariances, self.cov_type))
+        # A pickled Mixture (sent by the EM process, hundreds a second) was
+        # validated when it was made: unpickling only makes its arrays
+        # read-only again, which plain unpickling would not.
+        return (_unpickle, (self.weights, self.means, self.covariances, self.cov_type))
 
     def _check_structure(self, c: np.ndarray) -> None:
         scale = np.abs(c).max()
@@ -176,3 +176,15 @@ class Mixture:
             )
         except (KeyError, TypeError) as exc:
             raise EmvizError(f"not a mixture description: {exc}") from None
+
+
+def _unpickle(
+    weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, cov_type: str
+) -> Mixture:
+    """A pickled :class:`Mixture` back, read-only, without validating it again."""
+    mixture = object.__new__(Mixture)
+    for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
+        value.setflags(write=False)  # a fresh array that unpickling made
+        object.__setattr__(mixture, name, value)
+    object.__setattr__(mixture, "cov_type", cov_type)
+    return mixture

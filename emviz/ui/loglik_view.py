@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from emviz.session import Session
 from emviz.ui.style import LINE_WIDTH, style_plot
@@ -39,6 +39,11 @@ class LoglikView(pg.PlotWidget):
         for name in ("left", "bottom"):
             item.getAxis(name).enableAutoSIPrefix(False)
         item.getAxis("left").setWidth(96)
+        # The axes draw the grid across the whole plot, a costly antialiased
+        # picture; cached as a pixmap it is redrawn only when the range
+        # changes, which the x range below does in steps.
+        for name in ("left", "bottom"):
+            item.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         legend = item.addLegend(offset=(-10, -10), labelTextSize="11pt")
         self.curve = pg.PlotCurveItem(pen=pg.mkPen(_LINE, width=2))
         self.addItem(self.curve)
@@ -101,7 +106,7 @@ class LoglikView(pg.PlotWidget):
         self.converged_text.setVisible(bool(conv))
         self.cursor.setValue(max(self.session.index, 0))
         vb = self.getPlotItem().vb
-        vb.setXRange(-0.5, max(n - 0.5, 8.5), padding=0.02)
+        vb.setXRange(-0.5, _x_limit(n), padding=0.02)
         if n == 1:
             vb.setYRange(ll[0] - 1.0, ll[0] + 1.0, padding=0)
         elif n:
@@ -119,3 +124,14 @@ class LoglikView(pg.PlotWidget):
             return
         ev.accept()
         self.session.set_index(self.index_at(vb.mapSceneToView(ev.scenePos()).x()))
+
+
+def _x_limit(n: int) -> float:
+    """Right end of the x range for ``n`` snapshots.
+
+    It grows in steps (10 half-steps, then 50, then 500), not with every
+    snapshot, so that during a run the axes and grid are redrawn only now
+    and then.
+    """
+    step = 10 if n <= 100 else 50 if n <= 1000 else 500
+    return max(-(-n // step) * step, 10) - 0.5

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -103,9 +101,7 @@ class ScatterView(pg.PlotWidget):
         self._selected_drawn: tuple | None = None
         self._pending_vectors = _NOTHING
         self.addItem(self.selected_item, ignoreBounds=True)
-        self._throttle = _AdaptiveThrottle(self.redraw, parent=self, busy=lambda: session.running)
-        self._throttle.extra_cost = lambda: self._paint_cost + self.points.last_job_cost
-        self._paint_cost = 0.0
+        self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
         session.data_changed.connect(self._on_data_changed)
         session.snapshot_changed.connect(self._throttle.request)
         session.run_state_changed.connect(self._throttle.flush)
@@ -253,11 +249,6 @@ class ScatterView(pg.PlotWidget):
             else:
                 self.selected_item.setData([s.X[sel, 0]], [s.X[sel, 1]])
 
-    def paintEvent(self, ev) -> None:
-        t0 = time.perf_counter()
-        super().paintEvent(ev)
-        self._paint_cost = time.perf_counter() - t0
-
     # ------------------------------------------------------------ clicks
 
     def nearest_point(self, x: float, y: float) -> int | None:
@@ -291,22 +282,6 @@ class ScatterView(pg.PlotWidget):
         pos = vb.mapSceneToView(ev.scenePos())
         ev.accept()
         self.click_at(pos.x(), pos.y())
-
-
-class _AdaptiveThrottle(RedrawThrottle):
-    """The view's RedrawThrottle, counting the whole cost of a frame.
-
-    A frame of the scatter plot costs more than its redraw: its paint and
-    the raster job of the point cloud (``extra_cost()``), which the interval
-    of a run then also pays for (see :class:`RedrawThrottle`).
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.extra_cost = lambda: 0.0
-
-    def _adapt(self, cost: float) -> None:
-        super()._adapt(cost + self.extra_cost())
 
 
 def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:

@@ -1,4 +1,4 @@
-"""Coalescing redraws: at most about 60 per second, and never one behind."""
+"""Coalescing redraws: one per turn of the event loop during a run, and never one behind."""
 
 from __future__ import annotations
 
@@ -11,26 +11,19 @@ __all__ = ["RedrawThrottle"]
 
 
 class RedrawThrottle(QObject):
-    """Call ``redraw`` on request, but not more often than every ``interval_ms``.
+    """Call ``redraw`` on request, merging requests that come together.
 
-    A request when the last redraw is older than the interval redraws at
-    once (a click shows its effect immediately); requests that come faster
-    (a running worker) are merged into one redraw by a single-shot timer, so
-    drawing never slows the worker down and the last state is always drawn.
-    If ``busy`` is given and returns False (no run in progress), every
-    request redraws at once.
+    With ``busy`` given: when it returns False (no run in progress) every
+    request redraws at once, so a click shows its effect immediately.
+    During a run, requests are merged into one redraw on the next turn of
+    the event loop: a view that hears of a frame twice (``history_changed``
+    and ``snapshot_changed``) draws it once.  How often frames come during a
+    run is the session's business (:class:`emviz.frame_clock.FrameClock`).
 
-    During a run the interval also grows with what a redraw costs (at most
-    1 / ``DUTY`` of the GUI thread per view): a view that takes 40 ms to
-    draw is redrawn every 160 ms, so the GUI thread leaves the interpreter
-    lock to the EM worker most of the time, while cheap views still update
-    about 60 times a second.
+    Without ``busy`` (a view that redraws on its own schedule), requests are
+    merged so that redraws are at least ``interval_ms`` apart, and the last
+    state is always drawn.
     """
-
-    #: Interval over cost of the last redraw, during a run.
-    DUTY = 4.0
-    #: The longest interval the cost can impose, in seconds.
-    MAX_INTERVAL = 0.5
 
     def __init__(
         self,
@@ -42,7 +35,7 @@ class RedrawThrottle(QObject):
         super().__init__(parent)
         self._redraw = redraw
         self._busy = busy
-        self._interval = self._base_interval = interval_ms / 1000.0
+        self._interval = interval_ms / 1000.0
         self._last = -1e9
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -53,10 +46,13 @@ class RedrawThrottle(QObject):
         return self._timer.isActive()
 
     def request(self) -> None:
-        if self._busy is not None and not self._busy():
-            # Not running: the user did something, show it now.
-            self._timer.stop()
-            self._fire()
+        if self._busy is not None:
+            if not self._busy():
+                # Not running: the user did something, show it now.
+                self._timer.stop()
+                self._fire()
+            elif not self._timer.isActive():
+                self._timer.start(0)
             return
         if self._timer.isActive():
             return
@@ -73,16 +69,5 @@ class RedrawThrottle(QObject):
             self._fire()
 
     def _fire(self) -> None:
-        t0 = time.perf_counter()
         self._redraw()
-        # Measured from the end of the redraw: a slow redraw still leaves
-        # the event loop time to take in the worker's snapshots.
         self._last = time.perf_counter()
-        self._adapt(self._last - t0)
-
-    def _adapt(self, cost: float) -> None:
-        running = self._busy is not None and self._busy()
-        if running:
-            self._interval = max(self._base_interval, min(self.DUTY * cost, self.MAX_INTERVAL))
-        else:
-            self._interval = self._base_interval

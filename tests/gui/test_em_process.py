@@ -204,8 +204,9 @@ def test_the_process_handle_runs_iterate_em_without_qt():
         got = []
         while True:
             msg = proc.receive()
-            if msg[0] == "snapshot":
-                got.append(msg[2])
+            if msg[0] == "snapshots":
+                assert msg[1] == 1
+                got.extend(msg[2])
             elif msg[0] == "finished":
                 assert msg[1:] == (1, "max_iter")
                 break
@@ -213,8 +214,12 @@ def test_the_process_handle_runs_iterate_em_without_qt():
                 assert msg[0] == "loaded" and msg[2] is None
         want = list(iterate_em(X, start, **kwargs))
         assert [g.log_likelihood for g in got] == [w.log_likelihood for w in want]
+        # Responsibilities come with every snapshot whose ring slot was free
+        # (always the first E); the others are left for the window to recompute.
+        assert got[1].resp is not None
         for g, w in zip(got[1:], want[1:], strict=True):
-            np.testing.assert_array_equal(g.resp, w.resp)
+            if g.resp is not None:
+                np.testing.assert_array_equal(g.resp, w.resp)
         assert got[2].resp is got[1].resp  # an M snapshot shares its E snapshot's posterior
         # The mixtures arrive read-only, as every Mixture is.
         assert not got[-1].mixture.means.flags.writeable
