@@ -82,7 +82,9 @@ class LoglikView(pg.PlotWidget):
         self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
         session.history_changed.connect(self._throttle.request)
         session.snapshot_changed.connect(self._throttle.request)
-        session.run_state_changed.connect(self._throttle.flush)
+        # Also when a run ends with nothing left to draw: the x range then
+        # fits the history again.
+        session.run_state_changed.connect(self._throttle.request)
         self.scene().sigMouseClicked.connect(self._on_click)
         self.redraw()
 
@@ -106,7 +108,7 @@ class LoglikView(pg.PlotWidget):
         self.converged_text.setVisible(bool(conv))
         self.cursor.setValue(max(self.session.index, 0))
         vb = self.getPlotItem().vb
-        vb.setXRange(-0.5, _x_limit(n), padding=0.02)
+        vb.setXRange(-0.5, _x_limit(n, self.session.running), padding=0.02)
         if n == 1:
             vb.setYRange(ll[0] - 1.0, ll[0] + 1.0, padding=0)
         elif n:
@@ -126,12 +128,14 @@ class LoglikView(pg.PlotWidget):
         self.session.set_index(self.index_at(vb.mapSceneToView(ev.scenePos()).x()))
 
 
-def _x_limit(n: int) -> float:
+def _x_limit(n: int, running: bool) -> float:
     """Right end of the x range for ``n`` snapshots.
 
-    It grows in steps (10 half-steps, then 50, then 500), not with every
-    snapshot, so that during a run the axes and grid are redrawn only now
-    and then.
+    At rest the range ends at the last snapshot.  During a run it grows in
+    steps (10 half-steps, then 50, then 500), not with every snapshot, so
+    that the axes and grid are redrawn only now and then.
     """
+    if not running:
+        return max(n - 0.5, 8.5)
     step = 10 if n <= 100 else 50 if n <= 1000 else 500
     return max(-(-n // step) * step, 10) - 0.5

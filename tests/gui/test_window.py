@@ -619,3 +619,19 @@ def test_bad_options_exit_with_usage(argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def test_the_loglik_x_range_grows_in_steps_during_a_run_and_fits_at_rest(window, qtbot):
+    from emviz.ui.loglik_view import _x_limit
+
+    assert _x_limit(13, running=True) == 19.5  # steps of 10 during a run
+    assert _x_limit(101, running=True) == 149.5
+    assert _x_limit(13, running=False) == 12.5  # at rest: up to the last snapshot
+    s = window.session
+    s.set_delay(0.0)
+    with qtbot.waitSignal(s.run_finished, timeout=10000):
+        s.run()
+    window.flush()
+    right = window.loglik.getPlotItem().vb.viewRange()[0][1]
+    n = len(s.history)
+    assert n - 0.5 <= right <= max(n - 0.5, 8.5) + 0.5  # padding only
