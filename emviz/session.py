@@ -699,6 +699,7 @@ class Session(QObject):
         relay.snapshots_ready.connect(self._on_snapshots)
         relay.failed.connect(self._on_failed)
         relay.finished.connect(self._on_worker_finished)
+        relay.loaded.connect(self._on_process_loaded)
         relay.closed.connect(thread.quit)
         relay.closed.connect(self._on_process_closed)
         self.em_process, self._relay, self._relay_thread = proc, relay, thread
@@ -738,6 +739,11 @@ class Session(QObject):
             self.run_started.emit()
         self.run_state_changed.emit()
         return True
+
+    @Slot(int, object)
+    def _on_process_loaded(self, token: int, error: str | None) -> None:
+        if error is not None:
+            self.error.emit(f"the EM process could not take the points: {error}")
 
     @Slot()
     def _on_process_closed(self) -> None:

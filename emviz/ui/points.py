@@ -30,7 +30,6 @@ fall below :data:`RASTER_MIN` and are drawn as points again.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -223,9 +222,6 @@ class PointCloudItem(pg.GraphicsObject):
         self._job_timer.setSingleShot(True)
         self._job_timer.setInterval(0)
         self._job_timer.timeout.connect(self._step_job)
-        self._job_cost = 0.0
-        #: Seconds of work of the last raster job (all its slices).
-        self.last_job_cost = 0.0
         self._point_codes: np.ndarray | None = None
         self._due = False
         self._timer = QtCore.QTimer(self)
@@ -567,7 +563,6 @@ class PointCloudItem(pg.GraphicsObject):
     def _start_job(self, view: _View, stamp: tuple) -> None:
         self._job = self._raster_job(view, self._source())
         self._job_stamp = stamp
-        self._job_cost = 0.0
 
     def _cancel_job(self) -> None:
         had = self._job is not None
@@ -581,32 +576,26 @@ class PointCloudItem(pg.GraphicsObject):
         """One slice of the raster job (a timer event); the next one is queued after it."""
         if self._job is None:
             return
-        t0 = time.perf_counter()
         try:
             next(self._job)
         except StopIteration as done:
-            self._job_cost += time.perf_counter() - t0
             self._job_done(done.value)
             return
-        self._job_cost += time.perf_counter() - t0
         self._job_timer.start()
 
     def _finish_job(self) -> None:
         if self._job is None:
             return
         self._job_timer.stop()
-        t0 = time.perf_counter()
         while True:
             try:
                 next(self._job)
             except StopIteration as done:
-                self._job_cost += time.perf_counter() - t0
                 self._job_done(done.value)
                 return
 
     def _job_done(self, image: QtGui.QImage) -> None:
         stamp = self._job_stamp
-        self.last_job_cost = self._job_cost
         self._job = None
         self._job_stamp = None
         self._image = image
