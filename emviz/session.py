@@ -27,7 +27,7 @@ from emviz.core.missing import MissingData, e_step_missing, initialize_missing, 
 from emviz.core.mixture import COV_TYPES, Mixture
 from emviz.em_process import EMProcess, shared_memory_room
 from emviz.frame_clock import FrameClock
-from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl
+from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl, thread_for
 
 __all__ = ["MAX_COMPONENTS", "PROCESS_MIN_POINTS", "Session", "Settings"]
 
@@ -648,10 +648,7 @@ class Session(QObject):
             max_iter=self._remaining_iterations(snap),
             **self._em_kwargs(),
         )
-        thread = QThread()
-        thread.setObjectName(f"emviz-run-{self._run_id}")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
+        thread = thread_for(worker, f"emviz-run-{self._run_id}")
         worker.snapshot.connect(self._on_snapshot)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_worker_finished)
@@ -660,12 +657,8 @@ class Session(QObject):
         thread.finished.connect(lambda: self._on_thread_finished(run_id))
         self.control, self.worker, self.thread = control, worker, thread
         self._threads[run_id] = (thread, worker, control)
-        was_paused = self.paused
-        self.running, self.paused = True, False
         thread.start()
-        if not was_paused:
-            self.run_started.emit()
-        self.run_state_changed.emit()
+        self._mark_running()
         return True
 
     # ------------------------------------------------------- the EM process
@@ -692,10 +685,7 @@ class Session(QObject):
             self.message.emit(f"EM runs on a thread: the EM process did not start ({exc})")
             return None
         relay = ProcessRelay(proc)
-        thread = QThread()
-        thread.setObjectName("emviz-em-process-reader")
-        relay.moveToThread(thread)
-        thread.started.connect(relay.run)
+        thread = thread_for(relay, "emviz-em-process-reader")
         relay.snapshots_ready.connect(self._on_snapshots)
         relay.failed.connect(self._on_failed)
         relay.finished.connect(self._on_worker_finished)
@@ -733,12 +723,16 @@ class Session(QObject):
         n, k = self.data.n_samples, self.settings.n_components
         self.control = ProcessRunControl(proc, self._run_id, self.delay)
         proc.run(self._run_id, token, start, kwargs, n, k)
+        self._mark_running()
+        return True
+
+    def _mark_running(self) -> None:
+        """A run (or a resumed one) has started."""
         was_paused = self.paused
         self.running, self.paused = True, False
         if not was_paused:
             self.run_started.emit()
         self.run_state_changed.emit()
-        return True
 
     @Slot(int, object)
     def _on_process_loaded(self, token: int, error: str | None) -> None:
@@ -748,18 +742,14 @@ class Session(QObject):
     @Slot()
     def _on_process_closed(self) -> None:
         """The EM process ended: asked to, or not (then the run ends with an error)."""
-        if self._relay_thread is not None:
-            self._relay_thread.wait()
         proc = self.em_process
-        if proc is not None:
-            crashed = not proc.closed
-            proc.close()
-            proc.release()
-            self.em_process = self._relay = self._relay_thread = None
-            self._process_data = None
-            if crashed and self.running and isinstance(self.control, ProcessRunControl):
-                self.error.emit("EM stopped: the EM process ended unexpectedly")
-                self._on_worker_finished(self._run_id, "error")
+        if proc is None:
+            return  # closed by _close_process already
+        crashed = not proc.closed
+        self._close_process()
+        if crashed and self.running and isinstance(self.control, ProcessRunControl):
+            self.error.emit("EM stopped: the EM process ended unexpectedly")
+            self._on_worker_finished(self._run_id, "error")
 
     def _close_process(self, timeout_ms: int = 5000) -> None:
         proc, thread = self.em_process, self._relay_thread

@@ -21,16 +21,30 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from emviz.core.em import PreparedData, Snapshot, iterate_em
 from emviz.core.mixture import Mixture
 from emviz.em_process import EMProcess
 
-__all__ = ["EMWorker", "ProcessRelay", "ProcessRunControl", "RunControl"]
+__all__ = ["EMWorker", "ProcessRelay", "ProcessRunControl", "RunControl", "thread_for"]
 
 #: How often a paused worker looks at the stop flag, in seconds.
 _PAUSE_POLL = 0.02
+
+
+def thread_for(worker: QObject, name: str) -> QThread:
+    """A new, not yet started QThread named ``name`` that runs ``worker.run()``.
+
+    ``worker`` is moved to it.  The caller keeps both as attributes (a
+    dropped reference ends in "QThread: Destroyed while thread is still
+    running"), wires the worker's signals and calls ``start()``.
+    """
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    return thread
 
 
 class RunControl:

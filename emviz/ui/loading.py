@@ -24,9 +24,10 @@ import threading
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from emviz.core.io import LoadCancelled, load_points
+from emviz.worker import thread_for
 
 __all__ = ["AsyncLoad", "load_file_async"]
 
@@ -99,10 +100,7 @@ class AsyncLoad(QObject):
         dialog.canceled.connect(self.cancel)
         self.dialog = dialog
         self.worker = _LoadWorker(self.path, columns, self._cancel)
-        self.thread = QThread()
-        self.thread.setObjectName("emviz-load")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
+        self.thread = thread_for(self.worker, "emviz-load")
         self.worker.progressed.connect(self._on_progress)
         self.worker.loaded.connect(self._on_loaded)
         self.worker.failed.connect(self._on_failed)

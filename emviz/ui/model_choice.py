@@ -28,6 +28,7 @@ from emviz.core.mixture import Mixture
 from emviz.core.restarts import run_restarts
 from emviz.session import MAX_COMPONENTS, Session
 from emviz.ui.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
+from emviz.worker import thread_for
 
 __all__ = ["KResult", "ModelChoiceView", "ModelChoiceWorker"]
 
@@ -279,10 +280,7 @@ class ModelChoiceView(QtWidgets.QWidget):
             st.max_iter,
             self.seed,
         )
-        thread = QThread()
-        thread.setObjectName(f"emviz-model-choice-{self._run_id}")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
+        thread = thread_for(worker, f"emviz-model-choice-{self._run_id}")
         worker.progress.connect(self._on_progress)
         worker.k_done.connect(self._on_k_done)
         worker.failed.connect(self._on_failed)

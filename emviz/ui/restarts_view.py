@@ -22,6 +22,7 @@ from emviz.core.init import INIT_METHODS
 from emviz.core.restarts import RestartsResult, run_restarts
 from emviz.ui.palette import PALETTE_HEX
 from emviz.ui.style import style_plot
+from emviz.worker import thread_for
 
 __all__ = ["RESTART_TOL", "BackgroundTask", "RestartsPanel"]
 
@@ -115,10 +116,7 @@ class BackgroundTask(QObject):
         task_id = self._id
         stop = threading.Event()
         worker = _TaskWorker(fn, stop)
-        thread = QThread()
-        thread.setObjectName(f"emviz-{self._name}-{task_id}")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
+        thread = thread_for(worker, f"emviz-{self._name}-{task_id}")
         worker.progress.connect(self._on_progress)
         worker.result.connect(self._on_result)
         worker.failed.connect(self._on_failed)
