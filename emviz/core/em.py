@@ -96,12 +96,19 @@ class _Scratch:
     ----------
     exp : ExpWorkspace
         For :func:`exp_inplace` on (K, width) blocks.
+    features : array of shape (6, width)
+        A chunk's features, see :func:`_chunk_features`; the last row is 1.
     peak, shift, norm : arrays of shape (width,)
     """
 
     def __init__(self, n_components: int, width: int) -> None:
         self.shape = (n_components, width)
         self.exp = ExpWorkspace(self.shape)
+        # Rows a cache line more than a power of two apart: the matrix
+        # product reads all six in step, and rows 2^k bytes apart would
+        # compete for the same cache sets.
+        self.features = np.empty((6, width + 8))[:, :width]
+        self.features[5] = 1.0
         self.peak = np.empty(width)
         self.shift = np.empty(width)
         self.norm = np.empty(width)
@@ -181,9 +188,8 @@ class PreparedData:
         Contiguous coordinates, centred on ``ref``.  Working in centred
         coordinates keeps sums of x exact to the data's own precision when
         the data sit far from the origin (an offset of 1e9, say).
-    features : array of shape (6, n_samples)
-        Rows x^2, xy, y^2, x, y, 1 (centred), so that the log-densities of
-        all components are one matrix product (see :func:`e_step_prepared`).
+    xy : array of shape (2, n_samples)
+        Rows ``x`` and ``y``: the two arrays above are its rows.
     ref : array of shape (2,)
         The centre subtracted.
     scale : float
@@ -196,7 +202,7 @@ class PreparedData:
     X: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    features: np.ndarray
+    xy: np.ndarray
     ref: np.ndarray
     scale: float
     radius2: float
@@ -215,23 +221,20 @@ def prepare(X: object) -> PreparedData:
     arr = check_points(X)
     ref = arr.mean(axis=0)
     n = arr.shape[0]
-    features = np.empty((6, n))
-    x, y = features[3], features[4]
+    xy = np.empty((2, n))
+    x, y = xy
     np.subtract(arr[:, 0], ref[0], out=x)
     np.subtract(arr[:, 1], ref[1], out=y)
-    np.multiply(x, x, out=features[0])
-    np.multiply(x, y, out=features[1])
-    np.multiply(y, y, out=features[2])
-    features[5] = 1.0
     # Two-pass variance around the mean: never E[x^2] - E[x]^2.
-    r2 = features[0] + features[2]
+    r2 = x * x
+    r2 += y * y
     scale = 0.5 * float(r2.sum()) / n
     if not scale > 0.0 or not math.isfinite(scale):
         scale = 1.0
     radius2 = float(r2.max())
-    for a in (ref, features):
+    for a in (ref, xy):
         a.setflags(write=False)
-    return PreparedData(X=arr, x=x, y=y, features=features, ref=ref, scale=scale, radius2=radius2)
+    return PreparedData(X=arr, x=x, y=y, xy=xy, ref=ref, scale=scale, radius2=radius2)
 
 
 # ---------------------------------------------------------------------------
@@ -326,16 +329,38 @@ def _exact_log_density(
     np.subtract(const, dx, out=out)
 
 
+def _chunk_features(data: PreparedData, start: int, stop: int, buf: np.ndarray) -> np.ndarray:
+    """Features x^2, xy, y^2, x, y, 1 (centred) of points start:stop, array of shape (6, m).
+
+    Written into ``buf`` (shape (6, >= m), last row already 1) chunk by
+    chunk rather than kept for all points: a (6, n) array would take three
+    times the memory of the points (48 MB at a million) in every process
+    that fits, for no gain in speed (measured).
+    """
+    f = buf[:, : stop - start]
+    x, y = data.x[start:stop], data.y[start:stop]
+    np.multiply(x, x, out=f[0])
+    np.multiply(x, y, out=f[1])
+    np.multiply(y, y, out=f[2])
+    np.copyto(f[3], x)
+    np.copyto(f[4], y)
+    return f
+
+
 def _weighted_log_density(
     data: PreparedData,
     terms: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]],
     start: int,
     stop: int,
     out: np.ndarray,
+    features: np.ndarray,
 ) -> None:
-    """log(pi_k N(x_n | mu_k, Sigma_k)) for points start:stop, into ``out`` of shape (K, m)."""
+    """log(pi_k N(x_n | mu_k, Sigma_k)) for points start:stop, into ``out`` of shape (K, m).
+
+    ``features`` are the chunk's, from :func:`_chunk_features`.
+    """
     weights, exact, exact_terms = terms
-    np.matmul(weights, data.features[:, start:stop], out=out)
+    np.matmul(weights, features, out=out)
     for j in exact:
         _exact_log_density(data.x[start:stop], data.y[start:stop], j, exact_terms, out[j])
 
@@ -349,11 +374,14 @@ def weighted_log_density(data: PreparedData, mixture: Mixture) -> np.ndarray:
         Note the layout: one row per component.
     """
     terms = _log_density_terms(mixture, data)
-    out = np.empty((mixture.n_components, data.n_samples))
-    chunk = _chunk(mixture.n_components)
-    for start in range(0, data.n_samples, chunk):
-        stop = min(start + chunk, data.n_samples)
-        _weighted_log_density(data, terms, start, stop, out[:, start:stop])
+    n, k = data.n_samples, mixture.n_components
+    out = np.empty((k, n))
+    chunk = _chunk(k)
+    buf = _scratch(k, min(chunk, n)).features
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        features = _chunk_features(data, start, stop, buf)
+        _weighted_log_density(data, terms, start, stop, out[:, start:stop], features)
     return out
 
 
@@ -448,7 +476,8 @@ def _e_pass(
         stop = min(start + chunk, n)
         m = stop - start
         log_prob = resp_t[:, start:stop]
-        _weighted_log_density(data, dens, start, stop, log_prob)
+        features = _chunk_features(data, start, stop, scratch.features)
+        _weighted_log_density(data, dens, start, stop, log_prob, features)
         if clamp:
             np.maximum(log_prob, -1e300, out=log_prob)
         if q_t is not None:
@@ -478,7 +507,7 @@ def _e_pass(
             elif not by_ref:
                 # Some term lies too far above the reference's: recompute the
                 # chunk's terms (undoing the subtraction would not be exact).
-                _weighted_log_density(data, dens, start, stop, log_prob)
+                _weighted_log_density(data, dens, start, stop, log_prob, features)
                 if clamp:
                     np.maximum(log_prob, -1e300, out=log_prob)
         if not by_ref:
@@ -738,7 +767,7 @@ def m_step_prepared(
     centres = np.stack([mx, my]).reshape(2, k, 1)
     scatter_chunk = _scatter_chunk(k)
     d_buf, rd_buf = _scratch(k, width).scatter(min(scatter_chunk, n))
-    xy = data.features[3:5]  # rows x, y (centred)
+    xy = data.xy  # rows x, y (centred)
     for start in range(0, n, scatter_chunk):
         stop = min(start + scatter_chunk, n)
         m = stop - start
