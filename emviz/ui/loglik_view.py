@@ -108,9 +108,19 @@ class LoglikView(pg.PlotWidget):
         self.converged_text.setVisible(bool(conv))
         self.cursor.setValue(max(self.session.index, 0))
         vb = self.getPlotItem().vb
-        vb.setXRange(-0.5, _x_limit(n, self.session.running), padding=0.02)
+        running = self.session.running
+        vb.setXRange(-0.5, _x_limit(n, running), padding=0.02)
         if n == 1:
             vb.setYRange(ll[0] - 1.0, ll[0] + 1.0, padding=0)
+        elif n and running:
+            # Redrawing the left axis and the grid is most of this plot's
+            # cost, so during a run the y range changes only when the curve
+            # leaves it, and then with room to grow.
+            finite = ll[np.isfinite(ll)]
+            if finite.size:
+                y_range = _y_range(float(finite.min()), float(finite.max()), vb.viewRange()[1])
+                if y_range is not None:
+                    vb.setYRange(*y_range, padding=0)
         elif n:
             vb.enableAutoRange(axis="y")
 
@@ -126,6 +136,19 @@ class LoglikView(pg.PlotWidget):
             return
         ev.accept()
         self.session.set_index(self.index_at(vb.mapSceneToView(ev.scenePos()).x()))
+
+
+def _y_range(low: float, high: float, shown: list[float]) -> tuple[float, float] | None:
+    """The y range during a run for values in [``low``, ``high``], or None to keep ``shown``.
+
+    The shown range is kept while it holds every value; otherwise the new
+    range has a margin of 5 % of the span below and 30 % above, where the
+    log-likelihood is heading (it never falls).
+    """
+    if shown[0] <= low and high <= shown[1]:
+        return None
+    span = max(high - low, 1e-9 * max(abs(low), abs(high), 1.0))
+    return low - 0.05 * span, high + 0.3 * span
 
 
 def _x_limit(n: int, running: bool) -> float:

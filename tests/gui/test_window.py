@@ -635,3 +635,39 @@ def test_the_loglik_x_range_grows_in_steps_during_a_run_and_fits_at_rest(window,
     right = window.loglik.getPlotItem().vb.viewRange()[0][1]
     n = len(s.history)
     assert n - 0.5 <= right <= max(n - 0.5, 8.5) + 0.5  # padding only
+
+
+def test_the_loglik_y_range_changes_only_when_the_curve_leaves_it_during_a_run(window, qtbot):
+    from emviz.ui.loglik_view import _y_range
+
+    assert _y_range(-10.0, -5.0, [-11.0, -4.0]) is None  # inside: kept
+    low, high = _y_range(-10.0, -3.0, [-11.0, -4.0])  # above: room to grow upwards
+    assert low == -10.0 - 0.05 * 7.0 and high == -3.0 + 0.3 * 7.0
+    s = window.session
+    s.set_delay(0.03)  # a frame for every snapshot or two
+    view = window.loglik
+    vb = view.getPlotItem().vb
+    seen = []  # (y range, lowest and highest log-likelihood so far) after each redraw
+    redraw = view.redraw
+
+    def recorded() -> None:
+        redraw()
+        if s.running:
+            ll = [snap.log_likelihood for snap in s.history]
+            seen.append((tuple(vb.viewRange()[1]), min(ll), max(ll)))
+
+    view._throttle._redraw = recorded
+    with qtbot.waitSignal(s.run_finished, timeout=10000):
+        s.run()
+    assert len(seen) >= 3
+    # The curve is always in view, and the range changed less often than it was drawn.
+    assert all(r[0] <= low and high <= r[1] for r, low, high in seen)
+    assert len({r for r, _, _ in seen}) < len(seen)
+    window.flush()
+    ll = [snap.log_likelihood for snap in s.history]
+
+    def fits() -> bool:  # at rest: the history, with pyqtgraph's padding only
+        bottom, top = vb.viewRange()[1]
+        return bottom <= min(ll) and max(ll) <= top and top - bottom < 1.5 * (max(ll) - min(ll))
+
+    qtbot.waitUntil(fits, timeout=5000)  # the view box applies auto-range when it paints
