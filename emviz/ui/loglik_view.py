@@ -155,10 +155,13 @@ def _x_limit(n: int, running: bool) -> float:
     """Right end of the x range for ``n`` snapshots.
 
     At rest the range ends at the last snapshot.  During a run it grows in
-    steps (10 half-steps, then 50, then 500), not with every snapshot, so
-    that the axes and grid are redrawn only now and then.
+    steps, to the next of 10, 20, 50, 100, 200, 500, ..., not with every
+    snapshot, so that the axes and grid are redrawn only a few times a run.
     """
     if not running:
         return max(n - 0.5, 8.5)
-    step = 10 if n <= 100 else 50 if n <= 1000 else 500
-    return max(-(-n // step) * step, 10) - 0.5
+    limit = 10
+    while limit < n:
+        # 10 -> 20 -> 50 -> 100 -> 200 -> ...
+        limit = limit * 5 // 2 if str(limit)[0] == "2" else limit * 2
+    return limit - 0.5

@@ -624,8 +624,12 @@ def test_bad_options_exit_with_usage(argv):
 def test_the_loglik_x_range_grows_in_steps_during_a_run_and_fits_at_rest(window, qtbot):
     from emviz.ui.loglik_view import _x_limit
 
-    assert _x_limit(13, running=True) == 19.5  # steps of 10 during a run
-    assert _x_limit(101, running=True) == 149.5
+    assert _x_limit(13, running=True) == 19.5  # steps of 10, 20, 50, 100, ... during a run
+    assert _x_limit(21, running=True) == 49.5
+    assert _x_limit(101, running=True) == 199.5
+    assert _x_limit(200, running=True) == 199.5
+    assert _x_limit(201, running=True) == 499.5
+    assert _x_limit(4, running=True) == 9.5
     assert _x_limit(13, running=False) == 12.5  # at rest: up to the last snapshot
     s = window.session
     s.set_delay(0.0)
