@@ -236,6 +236,7 @@ class BoundView(QtWidgets.QWidget):
 
         self.show_q.toggled.connect(self._on_toggles)
         self.show_h.toggled.connect(self._on_toggles)
+        self._dirty = False
         self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
         session.history_changed.connect(self._throttle.request)
         session.snapshot_changed.connect(self._throttle.request)
@@ -245,7 +246,15 @@ class BoundView(QtWidgets.QWidget):
     # ------------------------------------------------------------ drawing
 
     def flush(self) -> None:
+        """Draw what is pending now, shown or not (tests, export)."""
         self._throttle.flush()
+        if self._dirty:
+            self._draw()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self._draw()
 
     def _sync_h_box(self) -> None:
         self.h_box.setGeometry(self.bottom.getPlotItem().vb.sceneBoundingRect())
@@ -282,6 +291,15 @@ class BoundView(QtWidgets.QWidget):
         self.curves["logp"].setPen(pg.mkPen(colour, width=LINE_WIDTH))
 
     def redraw(self) -> None:
+        # Hidden behind another tab it would cost a few milliseconds per
+        # frame of a run for nothing: it is drawn when it is shown.
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._draw()
+
+    def _draw(self) -> None:
+        self._dirty = False
         s = self.session
         self.series.sync(s.history)
         ser = self.series

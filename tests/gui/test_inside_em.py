@@ -133,6 +133,28 @@ def test_bound_view_appends_and_rebuilds(qtbot, win):
     assert all(c.value() == s.index for c in view.cursors)
 
 
+def test_hidden_bound_view_waits_until_it_is_shown(qtbot, win):
+    s = win.session
+    view = ie(win).bound_view
+    dock = ie(win).docks["bound"]
+    dock.hide()
+    qtbot.waitUntil(lambda: not view.isVisible())
+    n_before = view.series.n
+    for _ in range(2):
+        s.step_iteration()
+    assert view.series.n == n_before  # not drawn behind the user's back
+    dock.show()
+    qtbot.waitUntil(view.isVisible)
+    assert view.series.n == len(s.history)  # drawn on showing
+    np.testing.assert_array_equal(
+        view.plotted()["logp"], [snap.log_likelihood for snap in s.history]
+    )
+    dock.hide()
+    s.step_iteration()
+    win.flush()  # tests and export: everything current, shown or not
+    assert view.series.n == len(s.history)
+
+
 def test_bound_view_click_jumps(qtbot, win):
     s = win.session
     for _ in range(4):
