@@ -30,7 +30,7 @@ from emviz.core.em import (
     prepare,
 )
 from emviz.core.errors import DataFileError, EmvizError
-from emviz.core.geometry import ellipse_axes, ellipse_points
+from emviz.core.geometry import ellipse_axes, ellipse_points, ellipses_points
 from emviz.core.init import INIT_METHODS, initialize
 from emviz.core.io import LoadCancelled, LoadedPoints, load_points, numeric_columns
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors, same_solution
@@ -71,6 +71,7 @@ __all__ = [
     "e_step",
     "ellipse_axes",
     "ellipse_points",
+    "ellipses_points",
     "fit",
     "initialize",
     "iterate_em",

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Signal
 
-from emviz.core.geometry import ellipse_points
+from emviz.core.geometry import ellipses_points
 from emviz.session import MAX_COMPONENTS, Session
 from emviz.ui.palette import GREY, PALETTE, blend, qcolor
 from emviz.ui.points import PointCloudItem, quantize
@@ -193,11 +193,14 @@ class ScatterView(pg.PlotWidget):
             return
         self._ellipses_key = key
         k_now = 0 if mix is None else mix.n_components
+        shown = tuple(n_std for n_std in self.ellipse_curves if self.show_sd[n_std])
+        if k_now and shown:
+            xy = ellipses_points(mix.means, mix.covariances, shown, n_points=120)
         for n_std, curves in self.ellipse_curves.items():
             for k, curve in enumerate(curves):
-                if k < k_now and self.show_sd[n_std]:
-                    xy = ellipse_points(mix.means[k], mix.covariances[k], n_std, n_points=120)
-                    curve.setData(xy[:, 0], xy[:, 1])
+                if k < k_now and n_std in shown:
+                    pts = xy[shown.index(n_std), k]
+                    curve.setData(pts[:, 0], pts[:, 1])
                     curve.setVisible(True)
                 else:
                     curve.setVisible(False)
