@@ -10,7 +10,12 @@ from emviz.session import Session
 from emviz.ui.style import LINE_WIDTH, style_plot
 from emviz.ui.throttle import RedrawThrottle
 
-__all__ = ["LoglikView"]
+__all__ = ["LoglikView", "MAX_MARKERS"]
+
+#: Beyond this many snapshots the E and M markers are left out (a few
+#: pixels apart they are no longer told apart, and drawing thousands of
+#: them made each frame of a long run slower than the one before).
+MAX_MARKERS = 400
 
 _LINE = "#555555"
 _E_COLOUR = "#0072B2"
@@ -22,16 +27,18 @@ _CONVERGED = "#009E73"
 class LoglikView(pg.PlotWidget):
     """x: index of the half-step in the history; y: log p(X | theta).
 
-    E snapshots are hollow blue circles, M snapshots filled orange squares,
-    the starting point a grey diamond. An E-step leaves theta unchanged, so
-    an E point sits at the height of the M point before it: the likelihood
-    only rises at M-steps, and never falls.
+    E snapshots are hollow blue circles, M snapshots filled orange squares
+    (up to :data:`MAX_MARKERS` snapshots), the starting point a grey
+    diamond. An E-step leaves theta unchanged, so an E point sits at the
+    height of the M point before it: the likelihood only rises at M-steps,
+    and never falls.
     """
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("loglikPlot")
         self.session = session
+        self.series = _Series()
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.showGrid(x=True, y=True, alpha=0.15)
@@ -92,20 +99,22 @@ class LoglikView(pg.PlotWidget):
         self._throttle.flush()
 
     def redraw(self) -> None:
-        history = self.session.history
-        n = len(history)
-        ll = np.fromiter((s.log_likelihood for s in history), dtype=float, count=n)
-        phase = np.array([s.phase for s in history], dtype="<U4")
-        x = np.arange(n, dtype=float)
+        series = self.series
+        series.sync(self.session.history)
+        n = series.n
+        x, ll, phase = series.x[:n], series.ll[:n], series.phase[:n]
         self.curve.setData(x, ll)
-        for item, name in ((self.init_item, "init"), (self.e_item, "E"), (self.m_item, "M")):
-            mask = phase == name
+        markers = n <= MAX_MARKERS
+        for item, code in ((self.init_item, 0), (self.e_item, 1), (self.m_item, 2)):
+            mask = phase == code
+            if not markers and code:
+                mask[:] = False
             item.setData(x[mask], ll[mask])
-        conv = [i for i, s in enumerate(history) if s.converged]
+        conv = np.flatnonzero(series.converged[:n])
         self.converged_item.setData(x[conv], ll[conv])
-        if conv:
+        if conv.size:
             self.converged_text.setPos(conv[-1], ll[conv[-1]])
-        self.converged_text.setVisible(bool(conv))
+        self.converged_text.setVisible(bool(conv.size))
         self.cursor.setValue(max(self.session.index, 0))
         vb = self.getPlotItem().vb
         running = self.session.running
@@ -136,6 +145,61 @@ class LoglikView(pg.PlotWidget):
             return
         ev.accept()
         self.session.set_index(self.index_at(vb.mapSceneToView(ev.scenePos()).x()))
+
+
+class _Series:
+    """x, log-likelihood, phase and convergence of each snapshot of the history.
+
+    Kept in growable arrays: each redraw appends the new snapshots rather
+    than reading the whole history again; the history rewritten (stepping
+    from the past, a new start) makes it start over.
+
+    Attributes
+    ----------
+    n : int
+        Snapshots held.
+    x, ll : float arrays of shape (>= n,)
+    phase : int8 array of shape (>= n,)
+        0 for "init", 1 for "E", 2 for "M".
+    converged : bool array of shape (>= n,)
+    """
+
+    _CODES = {"init": 0, "E": 1, "M": 2}
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._snaps: list = []
+        self._grow(256)
+
+    def _grow(self, capacity: int) -> None:
+        n = self.n
+        old = (self.x, self.ll, self.phase, self.converged) if n else None
+        self.x = np.arange(capacity, dtype=float)
+        self.ll = np.empty(capacity)
+        self.phase = np.empty(capacity, dtype=np.int8)
+        self.converged = np.empty(capacity, dtype=bool)
+        if old is not None:
+            self.ll[:n], self.phase[:n], self.converged[:n] = old[1][:n], old[2][:n], old[3][:n]
+
+    def sync(self, history: list) -> None:
+        n = self.n
+        same = n == 0 or (
+            n <= len(history) and history[n - 1] is self._snaps[-1] and history[0] is self._snaps[0]
+        )
+        if not same:
+            self.n, self._snaps = 0, []  # rewritten: start over
+            n = 0
+        new = history[n:]
+        if not new:
+            return
+        if n + len(new) > len(self.ll):
+            self._grow(max(2 * len(self.ll), n + len(new)))
+        end = n + len(new)
+        self.ll[n:end] = [s.log_likelihood for s in new]
+        self.phase[n:end] = [self._CODES.get(s.phase, 1) for s in new]
+        self.converged[n:end] = [s.converged for s in new]
+        self._snaps.extend(new)
+        self.n = end
 
 
 def _y_range(low: float, high: float, shown: list[float]) -> tuple[float, float] | None:

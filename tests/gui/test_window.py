@@ -675,3 +675,38 @@ def test_the_loglik_y_range_changes_only_when_the_curve_leaves_it_during_a_run(w
         return bottom <= min(ll) and max(ll) <= top and top - bottom < 1.5 * (max(ll) - min(ll))
 
     qtbot.waitUntil(fits, timeout=5000)  # the view box applies auto-range when it paints
+
+
+def test_loglik_plot_follows_the_history_and_drops_markers_on_long_runs(window, monkeypatch):
+    from emviz.ui import loglik_view
+
+    s = window.session
+    view = window.loglik
+    for _ in range(3):
+        s.step_iteration()
+    window.flush()
+
+    def plotted():
+        x, y = view.curve.getData()
+        return list(x), list(y)
+
+    assert plotted() == (
+        list(range(len(s.history))),
+        [snap.log_likelihood for snap in s.history],
+    )
+    # Stepping from the past rewrites the future, and the plot with it.
+    s.set_index(2)
+    s.step_e() if s.next_phase == "E" else s.step_m()
+    window.flush()
+    assert plotted()[1] == [snap.log_likelihood for snap in s.history]
+    assert len(view.e_item.getData()[0]) + len(view.m_item.getData()[0]) == len(s.history) - 1
+    monkeypatch.setattr(loglik_view, "MAX_MARKERS", 3)
+    s.step_iteration()
+    window.flush()
+    assert len(plotted()[0]) == len(s.history) > 3
+    assert len(view.e_item.getData()[0]) == len(view.m_item.getData()[0]) == 0
+    assert len(view.init_item.getData()[0]) == 1  # the start keeps its diamond
+    # New data: a history of one snapshot, shorter than the plot's.
+    s.load_points(s.X[:60].copy(), name="first 60")
+    window.flush()
+    assert plotted()[1] == [s.history[0].log_likelihood]
