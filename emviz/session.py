@@ -25,7 +25,7 @@ from emviz.core.errors import EmvizError
 from emviz.core.init import INIT_METHODS, initialize
 from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
 from emviz.core.mixture import COV_TYPES, Mixture
-from emviz.em_process import EMProcess, shared_memory_room
+from emviz.em_process import EMProcess, shared_bytes, shared_memory_room
 from emviz.frame_clock import FrameClock
 from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl, thread_for
 
@@ -559,6 +559,10 @@ class Session(QObject):
         # responsibilities (see emviz.em_process): they are recomputed if shown.
         if snap.resp is not None or snap.phase == "init":
             self._resp_cache = (self.index, snap.resp)
+        else:
+            # Let go of the posterior shown before now, not when another one
+            # is cached: from the EM process it holds a slot of its ring.
+            self._resp_cache = None
 
     # ---------------------------------------------------------------- stepping
 
@@ -670,8 +674,7 @@ class Session(QObject):
         if data.n_samples < PROCESS_MIN_POINTS:
             return False
         # The ring of responsibilities and the points, in shared memory.
-        n_bytes = 8 * data.n_samples * (self.settings.n_components + 2)
-        return shared_memory_room(n_bytes)
+        return shared_memory_room(shared_bytes(data.n_samples, self.settings.n_components))
 
     def _ensure_process(self) -> EMProcess | None:
         """The EM process, started if need be; None if it cannot start."""

@@ -73,10 +73,23 @@ def _from_centers(data: PreparedData, centers: np.ndarray, cov_type: str, floor:
     the data's covariance and a weight of one point's share, then the weights
     are renormalised, so that it can still win points.
     """
-    d2 = _sq_dist(data, centers)
-    nearest = d2 == d2.min(axis=1, keepdims=True)
-    resp = nearest / nearest.sum(axis=1, keepdims=True)
-    mix, nk, _ = m_step_prepared(data, resp, cov_type, floor)
+    # Laid out (K, n) and filled in place: the M-step reads that layout, and
+    # an (n, K) squared distance through broadcasting would hold five arrays
+    # of n x K floats at once (400 MB for a million points and K = 10).
+    k = centers.shape[0]
+    resp_t = np.empty((k, data.n_samples))
+    tmp = np.empty(data.n_samples)
+    for j in range(k):
+        d2 = resp_t[j]  # (x - cx)^2 + (y - cy)^2, as _sq_dist computes it
+        np.subtract(data.x, centers[j, 0], out=d2)
+        np.multiply(d2, d2, out=d2)
+        np.subtract(data.y, centers[j, 1], out=tmp)
+        np.multiply(tmp, tmp, out=tmp)
+        d2 += tmp
+    nearest = resp_t == resp_t.min(axis=0)
+    # Ties share the point equally: 1 / (number of nearest centres), or 0.
+    np.divide(nearest, nearest.sum(axis=0), out=resp_t)
+    mix, nk, _ = m_step_prepared(data, resp_t.T, cov_type, floor)
     weights = np.maximum(nk, 1.0)
     weights /= weights.sum()
     return Mixture(

@@ -143,7 +143,9 @@ class RespView(pg.PlotWidget):
             self.bars.setOpts(x=[], height=[], brushes=[])
             self.title.setText(f"{where}: not assigned yet (do an E-step).")
             return
-        r = np.asarray(snap.resp[i], dtype=float)
+        # A copy: the bars keep it, and responsibilities from the EM process
+        # view its ring, whose slot would stay taken while anything views it.
+        r = np.array(snap.resp[i], dtype=float)
         self.bars.setOpts(
             x=np.arange(1, k_now + 1),
             height=r,

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from emviz.core.em import iterate_em
-from emviz.em_process import EMProcess
+from emviz.em_process import (
+    _FILLED,
+    _FREE,
+    EMProcess,
+    _Ring,
+    close_retired_rings,
+    ring_slots,
+)
 from emviz.session import PROCESS_MIN_POINTS, Session
 
 
@@ -99,7 +106,7 @@ def test_stop_ends_a_paced_run_in_the_process_at_once(qtbot, make_session):
     kept = len(s.history)
     assert kept < 400
     # Snapshots still on their way from the cancelled run are not appended.
-    qtbot.waitUntil(lambda: not s.em_process._rings, timeout=5000)
+    qtbot.waitUntil(lambda: not s.em_process._run_rings, timeout=5000)
     assert len(s.history) == kept and not s.running
 
 
@@ -122,18 +129,19 @@ def test_pause_and_resume_in_the_process_continue_em_exactly(qtbot, make_session
 
 
 def test_a_busy_window_gets_parameters_and_recomputes_the_responsibilities(qtbot, make_session):
-    """While the parent has not copied out the ring's slots, the child sends
-    snapshots without responsibilities rather than wait; those shown are recomputed."""
+    """While the window holds every slot of the ring, the child sends snapshots
+    without responsibilities rather than wait; those shown are recomputed."""
     X = _points()
     s = make_session(X, max_iter=6)
-    proc = s.em_process
-    while proc._free_slots.acquire(block=False):  # the window "never" copies a slot
-        pass
+    ring = s.em_process._ring_for(3, s.n_samples)  # the ring the run will use
+    for slot in range(ring.n_slots):  # as if the window never let go of them
+        ring.flags[slot] = _FILLED
     try:
         assert _run_to_end(qtbot, s) == "max_iter"
     finally:
-        for _ in range(2):
-            proc._free_slots.release()
+        for slot in range(ring.n_slots):
+            ring.flags[slot] = _FREE
+    assert s.em_process._ring is ring
     reference = make_session(X, max_iter=6, use_process=False)
     assert _run_to_end(qtbot, reference) == "max_iter"
     assert _trace(s) == _trace(reference)
@@ -181,13 +189,94 @@ def test_shutdown_ends_the_process_and_frees_its_shared_memory(qtbot, make_sessi
     with qtbot.waitSignal(s.history_changed, timeout=10000):
         s.run()
     proc = s.em_process
-    names = [block.name for block in proc._rings.values()]
+    names = [ring.name for ring in proc._run_rings.values()]
     assert names
     s.shutdown()
     assert not proc._process.is_alive()
     assert s.em_process is None and s._relay_thread is None
     if os.path.isdir("/dev/shm"):
-        assert not any(os.path.exists(f"/dev/shm/{name.lstrip('/')}") for name in names)
+        assert not any(_shm_exists(name) for name in names)
+
+
+def _shm_exists(name: str) -> bool:
+    return os.path.exists(f"/dev/shm/{name.lstrip('/')}")
+
+
+def test_a_ring_slot_goes_back_to_the_child_only_when_nothing_views_it():
+    """The ring's protocol, both sides in this process."""
+    parent = _Ring(2, (3, 5))
+    child = _Ring(2, (3, 5), parent.name)
+    try:
+        first = child.take()
+        child.slot(first)[...] = 1.0
+        shown = parent.view(first).T  # what the window shows, shape (n_samples, K)
+        assert shown.shape == (5, 3) and not shown.flags.writeable
+        second = child.take()
+        assert second not in (-1, first)
+        assert child.take() == -1  # the window holds one slot, the child has filled the other
+        row = shown[2]  # a view keeps the slot as much as the array itself
+        del shown
+        assert child.take() == -1
+        del row
+        assert child.take() == first
+        # A filled slot the window drops without viewing goes back at once.
+        parent.free(second)
+        assert child.take() == second
+    finally:
+        child.close()
+        parent.retire()
+
+
+def test_a_retired_ring_is_unlinked_at_once_and_unmapped_when_nothing_views_it():
+    parent = _Ring(2, (2, 4))
+    child = _Ring(2, (2, 4), parent.name)
+    slot = child.take()
+    child.slot(slot)[...] = 7.0
+    child.close()
+    held = parent.view(slot)
+    parent.retire()
+    if os.path.isdir("/dev/shm"):
+        assert not _shm_exists(parent.name)
+    close_retired_rings()
+    assert not parent.closed  # the window still shows it: the memory stays mapped
+    np.testing.assert_array_equal(held, 7.0)
+    del held
+    close_retired_rings()
+    assert parent.closed
+
+
+def test_the_ring_is_reused_while_n_and_k_stay_and_never_overwrites_what_is_shown(
+    qtbot, make_session
+):
+    s = make_session(_points(), max_iter=4)
+    s.set_delay(0.01)  # the window keeps up: every posterior comes through the ring
+    assert _run_to_end(qtbot, s) == "max_iter"
+    proc = s.em_process
+    ring = proc._ring
+    assert ring is not None and ring.n_slots == ring_slots(s.n_samples, 3)
+    held = s.current.resp  # kept across the next runs
+    assert isinstance(held.base.base, memoryview)  # a view of the ring, not recomputed
+    kept = held.copy()
+    s.reinitialize()  # another start: other responsibilities, same n and K
+    assert _run_to_end(qtbot, s) == "max_iter"
+    assert proc._ring is ring
+    s.reinitialize()
+    assert _run_to_end(qtbot, s) == "max_iter"
+    assert proc._ring is ring
+    np.testing.assert_array_equal(held, kept)
+    assert not np.array_equal(s.current.resp, kept)
+    # Another K: a new ring; the old one's name goes at once, its memory when
+    # nothing views it any more.
+    s.update_settings(n_components=2)
+    assert _run_to_end(qtbot, s) == "max_iter"
+    assert proc._ring is not ring and proc._ring.shape == (2, s.n_samples)
+    if os.path.isdir("/dev/shm"):
+        assert not _shm_exists(ring.name)
+    assert not ring.closed
+    np.testing.assert_array_equal(held, kept)
+    del held
+    close_retired_rings()
+    assert ring.closed
 
 
 def test_the_process_handle_runs_iterate_em_without_qt():
