@@ -39,6 +39,7 @@ class LoglikView(pg.PlotWidget):
         self.setObjectName("loglikPlot")
         self.session = session
         self.series = _Series()
+        self._x_limit: float | None = None
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.showGrid(x=True, y=True, alpha=0.15)
@@ -118,7 +119,12 @@ class LoglikView(pg.PlotWidget):
         self.cursor.setValue(max(self.session.index, 0))
         vb = self.getPlotItem().vb
         running = self.session.running
-        vb.setXRange(-0.5, _x_limit(n, running), padding=0.02)
+        # Set only when it changes: setting even the same range makes the
+        # view box signal a change of state, and the axes draw themselves anew.
+        x_limit = _x_limit(n, running)
+        if x_limit != self._x_limit:
+            self._x_limit = x_limit
+            vb.setXRange(-0.5, x_limit, padding=0.02)
         if n == 1:
             vb.setYRange(ll[0] - 1.0, ll[0] + 1.0, padding=0)
         elif n and running:
