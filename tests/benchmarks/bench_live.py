@@ -7,7 +7,9 @@ memory run)::
     PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_live.py --sizes 10000 100000 \\
         --half-steps 40 --memory-half-steps 0          # a quick look
 
-For each N (points of a 10-component mixture, K = 10) it
+For each N (points of a 10-component mixture, K = 10), with runs of at least
+``--half-steps`` half-steps (100) and at least ``--min-seconds`` (1 s) of EM
+without drawing (500 half-steps at N = 1e4), it
 
 1. runs ``iterate_em`` headless on a plain thread with no window (the same
    start, settings and number of half-steps as the window's run) for the
@@ -70,6 +72,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -296,11 +299,20 @@ def run_in_window(window) -> dict:
     }
 
 
-def bench_size(n: int, n_half_steps: int, repeats: int) -> dict:
+def bench_size(n: int, n_half_steps: int, repeats: int, min_seconds: float) -> dict:
     """Runs with and without drawing, interleaved ``repeats`` times (the machine is shared:
-    its load changes from one second to the next); rates are medians."""
+    its load changes from one second to the next); rates are medians.
+
+    Each run has ``n_half_steps`` half-steps, or more (in hundreds) if EM
+    without drawing would take less than ``min_seconds`` for them: a run of
+    a fifth of a second measures its start and its last frame more than the
+    throughput.
+    """
     X = make_points(n)
     window = open_window(X, n_half_steps)
+    rate = headless_rate(window.session, min(n_half_steps, 40))
+    n_half_steps = max(n_half_steps, 100 * math.ceil(rate * min_seconds / 100))
+    window.session.update_settings(max_iter=n_half_steps // 2)
     base, rates, tails, out = [], [], [], None
     for _ in range(repeats):
         base.append(headless_rate(window.session, n_half_steps))
@@ -416,7 +428,13 @@ def _ms(values: list[float], f) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--half-steps", type=int, default=100, help="half-steps per run")
+    parser.add_argument("--half-steps", type=int, default=100, help="half-steps per run, at least")
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=1.0,
+        help="more half-steps (in hundreds) where a run without drawing would be shorter",
+    )
     parser.add_argument(
         "--repeats", type=int, default=3, help="interleaved runs with and without drawing"
     )
@@ -441,7 +459,7 @@ def main(argv=None) -> int:
     )
     print(header)
     for n in args.sizes:
-        r = bench_size(n, args.half_steps, args.repeats)
+        r = bench_size(n, args.half_steps, args.repeats, args.min_seconds)
         print(
             f"{n:>9} {r['half_steps']:>5} {_ms(r['frames'], statistics.median):>10.1f} "
             f"{_ms(r['frames'], max):>7.1f} {_ms(r['scatter'], statistics.median):>11.1f} "
