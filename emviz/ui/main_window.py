@@ -541,6 +541,9 @@ class MainWindow(QtWidgets.QMainWindow):
         box.setObjectName("errorBox")
         box.setInformativeText("The data and the history shown are unchanged.")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # Keys go back to the window once the box is dismissed (without a
+        # window manager nothing else gives them back).
+        box.finished.connect(lambda _result: self.activateWindow())
         self._error_box = box
         box.open()
 

@@ -165,7 +165,9 @@ class ScatterView(pg.PlotWidget):
         self.points.setPoints(X)
         self._ellipses_key = None
         self._means_drawn = None
+        # The point selected before is not one of these.
         self._selected_drawn = None
+        self.selected_item.setData([], [])
         set_axis_labels(self, *s.columns)
         self.fit_view()
         self.redraw()

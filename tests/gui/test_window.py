@@ -710,3 +710,14 @@ def test_loglik_plot_follows_the_history_and_drops_markers_on_long_runs(window, 
     s.load_points(s.X[:60].copy(), name="first 60")
     window.flush()
     assert plotted()[1] == [s.history[0].log_likelihood]
+
+
+def test_the_selected_point_marker_goes_with_the_data(window):
+    s = window.session
+    s.select(5)
+    window.flush()
+    assert len(window.scatter.selected_item.getData()[0]) == 1
+    s.load_points(s.X[:40].copy() + 100.0, name="elsewhere")
+    window.flush()
+    assert s.selected is None
+    assert len(window.scatter.selected_item.getData()[0]) == 0
