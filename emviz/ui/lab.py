@@ -78,9 +78,6 @@ class Lab(QtCore.QObject):
     def _make_menu(self) -> None:
         w = self.window
         menu = w.menuBar().addMenu("&Lab")
-        if "help" in getattr(w, "menus", {}):
-            # Keep Help last.
-            w.menuBar().insertMenu(w.menus["help"].menuAction(), menu)
         menu.setObjectName("labMenu")
         menu.setToolTipsVisible(True)
         self.menu = menu
