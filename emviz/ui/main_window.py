@@ -418,6 +418,8 @@ class MainWindow(QtWidgets.QMainWindow):
         snap = s.history[s.index]
         name = f" ({s.data_name})" if s.data_name else ""
         state = "converged" if snap.converged else ("running" if s.running else "not converged")
+        if state == "not converged" and not s.can_run:
+            state = f"not converged: max_iter = {s.settings.max_iter} reached"
         if s.paused:
             state = "paused"
         if s.n_incomplete:

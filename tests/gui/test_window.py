@@ -721,3 +721,15 @@ def test_the_selected_point_marker_goes_with_the_data(window):
     window.flush()
     assert s.selected is None
     assert len(window.scatter.selected_item.getData()[0]) == 0
+
+
+def test_status_bar_says_when_max_iter_stopped_the_run(window, qtbot):
+    s = window.session
+    s.update_settings(max_iter=2)
+    s.set_delay(0.0)
+    assert window.status_text().endswith("·   not converged")
+    with qtbot.waitSignal(s.run_finished, timeout=10000):
+        s.run()
+    window.flush()
+    assert not s.history[s.index].converged
+    assert window.status_text().endswith("not converged: max_iter = 2 reached")
