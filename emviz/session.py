@@ -532,6 +532,8 @@ class Session(QObject):
         index = int(min(max(index, 0), len(self.history) - 1))
         if index == self.index:
             return
+        if self.running or self.paused:
+            self.message.emit(f"run stopped to show half-step {index}")
         self._stop_runs()
         self.index = index
         self.snapshot_changed.emit()

@@ -733,3 +733,17 @@ def test_status_bar_says_when_max_iter_stopped_the_run(window, qtbot):
     window.flush()
     assert not s.history[s.index].converged
     assert window.status_text().endswith("not converged: max_iter = 2 reached")
+
+
+def test_going_back_in_history_during_a_run_says_it_stopped_the_run(window, qtbot):
+    s = window.session
+    s.set_delay(0.05)
+    messages = []
+    s.message.connect(messages.append)
+    with qtbot.waitSignal(s.history_changed, timeout=10000):
+        s.run()
+    qtbot.waitUntil(lambda: len(s.history) >= 3, timeout=10000)
+    with qtbot.waitSignal(s.run_finished, timeout=10000):
+        s.set_index(1)
+    assert not s.running and s.index == 1
+    assert "run stopped to show half-step 1" in messages
