@@ -27,6 +27,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from emviz.session import Session
+from emviz.ui.series import PHASE_CODES, SnapshotSeries
 from emviz.ui.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
 from emviz.ui.throttle import RedrawThrottle
 
@@ -48,66 +49,16 @@ CAPTION = (
     "the E-step makes q the posterior (KL = 0), the M-step maximises Q with q fixed."
 )
 
-_FIELDS = ("x", "logp", "bound", "q", "h", "kl", "phase")
-_PHASE_CODE = {"init": 0, "E": 1, "M": 2}
-
-
-class _Series:
-    """Growable per-snapshot arrays; ``n`` filled so far."""
-
-    def __init__(self, capacity: int = 256) -> None:
-        self.n = 0
-        self.snaps: list = []  # the snapshot objects appended, to detect rewrites
-        self._alloc(capacity)
-
-    def _alloc(self, capacity: int) -> None:
-        old = getattr(self, "arrays", None)
-        self.arrays = {
-            f: np.empty(capacity, dtype=np.int8 if f == "phase" else float) for f in _FIELDS
-        }
-        if old is not None:
-            for f in _FIELDS:
-                self.arrays[f][: self.n] = old[f][: self.n]
-
-    def clear(self) -> None:
-        self.n = 0
-        self.snaps = []
-
-    def append(self, snaps) -> None:
-        m = len(snaps)
-        if not m:
-            return
-        cap = len(self.arrays["x"])
-        if self.n + m > cap:
-            self._alloc(max(2 * cap, self.n + m))
-        a = self.arrays
-        sl = slice(self.n, self.n + m)
-        a["x"][sl] = np.arange(self.n, self.n + m)
-        a["logp"][sl] = [s.log_likelihood for s in snaps]
-        a["q"][sl] = [s.expected_complete for s in snaps]
-        a["h"][sl] = [s.entropy for s in snaps]
-        # L = Q + H and KL = log p - L exactly as the Snapshot defines them.
-        a["bound"][sl] = a["q"][sl] + a["h"][sl]
-        a["kl"][sl] = a["logp"][sl] - a["bound"][sl]
-        a["phase"][sl] = [_PHASE_CODE[s.phase] for s in snaps]
-        self.snaps.extend(snaps)
-        self.n += m
-
-    def get(self, field: str) -> np.ndarray:
-        return self.arrays[field][: self.n]
-
-    def sync(self, history: list) -> bool:
-        """Bring the series up to ``history``; returns True if it was rebuilt."""
-        n = self.n
-        same_prefix = n <= len(history) and (
-            n == 0 or (history[n - 1] is self.snaps[n - 1] and history[0] is self.snaps[0])
-        )
-        if same_prefix:
-            self.append(history[n:])
-            return False
-        self.clear()
-        self.append(history)
-        return True
+#: What the view plots of each snapshot.  L = Q + H and KL = log p - L are
+#: taken exactly as the Snapshot defines them.
+_FIELDS = {
+    "logp": (float, lambda s: s.log_likelihood),
+    "q": (float, lambda s: s.expected_complete),
+    "h": (float, lambda s: s.entropy),
+    "bound": (float, lambda s: s.lower_bound),
+    "kl": (float, lambda s: s.kl),
+    "phase": (np.int8, lambda s: PHASE_CODES[s.phase]),
+}
 
 
 def _legend_font_size() -> str:
@@ -126,7 +77,7 @@ class BoundView(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("boundView")
         self.session = session
-        self.series = _Series()
+        self.series = SnapshotSeries(_FIELDS)
 
         self.caption = QtWidgets.QLabel(CAPTION, objectName="boundCaption")
         self.caption.setWordWrap(True)

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from emviz.session import Session
+from emviz.ui.series import PHASE_CODES, SnapshotSeries
 from emviz.ui.style import LINE_WIDTH, style_plot
 from emviz.ui.throttle import RedrawThrottle
 
@@ -38,7 +39,13 @@ class LoglikView(pg.PlotWidget):
         super().__init__(parent)
         self.setObjectName("loglikPlot")
         self.session = session
-        self.series = _Series()
+        self.series = SnapshotSeries(
+            {
+                "ll": (float, lambda s: s.log_likelihood),
+                "phase": (np.int8, lambda s: PHASE_CODES[s.phase]),
+                "converged": (bool, lambda s: s.converged),
+            }
+        )
         self._x_limit: float | None = None
         item = self.getPlotItem()
         item.setMenuEnabled(False)
@@ -103,7 +110,7 @@ class LoglikView(pg.PlotWidget):
         series = self.series
         series.sync(self.session.history)
         n = series.n
-        x, ll, phase = series.x[:n], series.ll[:n], series.phase[:n]
+        x, ll, phase = series.get("x"), series.get("ll"), series.get("phase")
         self.curve.setData(x, ll)
         markers = n <= MAX_MARKERS
         for item, code in ((self.init_item, 0), (self.e_item, 1), (self.m_item, 2)):
@@ -111,7 +118,7 @@ class LoglikView(pg.PlotWidget):
             if not markers and code:
                 mask[:] = False
             item.setData(x[mask], ll[mask])
-        conv = np.flatnonzero(series.converged[:n])
+        conv = np.flatnonzero(series.get("converged"))
         self.converged_item.setData(x[conv], ll[conv])
         if conv.size:
             self.converged_text.setPos(conv[-1], ll[conv[-1]])
@@ -151,61 +158,6 @@ class LoglikView(pg.PlotWidget):
             return
         ev.accept()
         self.session.set_index(self.index_at(vb.mapSceneToView(ev.scenePos()).x()))
-
-
-class _Series:
-    """x, log-likelihood, phase and convergence of each snapshot of the history.
-
-    Kept in growable arrays: each redraw appends the new snapshots rather
-    than reading the whole history again; the history rewritten (stepping
-    from the past, a new start) makes it start over.
-
-    Attributes
-    ----------
-    n : int
-        Snapshots held.
-    x, ll : float arrays of shape (>= n,)
-    phase : int8 array of shape (>= n,)
-        0 for "init", 1 for "E", 2 for "M".
-    converged : bool array of shape (>= n,)
-    """
-
-    _CODES = {"init": 0, "E": 1, "M": 2}
-
-    def __init__(self) -> None:
-        self.n = 0
-        self._snaps: list = []
-        self._grow(256)
-
-    def _grow(self, capacity: int) -> None:
-        n = self.n
-        old = (self.x, self.ll, self.phase, self.converged) if n else None
-        self.x = np.arange(capacity, dtype=float)
-        self.ll = np.empty(capacity)
-        self.phase = np.empty(capacity, dtype=np.int8)
-        self.converged = np.empty(capacity, dtype=bool)
-        if old is not None:
-            self.ll[:n], self.phase[:n], self.converged[:n] = old[1][:n], old[2][:n], old[3][:n]
-
-    def sync(self, history: list) -> None:
-        n = self.n
-        same = n == 0 or (
-            n <= len(history) and history[n - 1] is self._snaps[-1] and history[0] is self._snaps[0]
-        )
-        if not same:
-            self.n, self._snaps = 0, []  # rewritten: start over
-            n = 0
-        new = history[n:]
-        if not new:
-            return
-        if n + len(new) > len(self.ll):
-            self._grow(max(2 * len(self.ll), n + len(new)))
-        end = n + len(new)
-        self.ll[n:end] = [s.log_likelihood for s in new]
-        self.phase[n:end] = [self._CODES.get(s.phase, 1) for s in new]
-        self.converged[n:end] = [s.converged for s in new]
-        self._snaps.extend(new)
-        self.n = end
 
 
 def _y_range(low: float, high: float, shown: list[float]) -> tuple[float, float] | None:
