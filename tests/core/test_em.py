@@ -203,13 +203,11 @@ def sklearn_covariances(gm, k):
     return c
 
 
-@pytest.mark.parametrize("cov_type", COV_TYPES)
-def test_trace_agrees_with_scikit_learn(cov_type):
+def assert_trace_agrees_with_scikit_learn(X, start, cov_type, n_iter):
+    """Each of ``n_iter`` M snapshots equals one more warm-started step of scikit-learn."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
-    X = blobs(seed=3)
-    start = initialize(X, 3, method="random_from_data", cov_type=cov_type, seed=5)
     gm = GaussianMixture(
         3,
         covariance_type=cov_type,
@@ -221,8 +219,10 @@ def test_trace_agrees_with_scikit_learn(cov_type):
         means_init=start.means,
         precisions_init=sklearn_precisions(start),
     )
-    snaps = [s for s in iterate_em(X, start, reg_covar=0.0, tol=0.0, max_iter=30) if s.phase == "M"]
-    assert len(snaps) == 30
+    snaps = [
+        s for s in iterate_em(X, start, reg_covar=0.0, tol=0.0, max_iter=n_iter) if s.phase == "M"
+    ]
+    assert len(snaps) == n_iter
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for snap in snaps:
@@ -233,6 +233,13 @@ def test_trace_agrees_with_scikit_learn(cov_type):
             np.testing.assert_allclose(
                 snap.mixture.covariances, sklearn_covariances(gm, 3), rtol=1e-9, atol=1e-12
             )
+
+
+@pytest.mark.parametrize("cov_type", COV_TYPES)
+def test_trace_agrees_with_scikit_learn(cov_type):
+    X = blobs(seed=3)
+    start = initialize(X, 3, method="random_from_data", cov_type=cov_type, seed=5)
+    assert_trace_agrees_with_scikit_learn(X, start, cov_type, 30)
 
 
 def many_points(n=3 * _chunk(3) // 2 + 321, seed=11):
@@ -245,33 +252,9 @@ def many_points(n=3 * _chunk(3) // 2 + 321, seed=11):
 def test_trace_on_many_points_agrees_with_scikit_learn(cov_type):
     # The other comparisons use a few hundred points, where the E-step's exp
     # is numpy's own; here every chunk goes through the float64 kernel.
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.mixture import GaussianMixture
-
     X = many_points()
     start = initialize(X, 3, method="random_from_data", cov_type=cov_type, seed=2)
-    gm = GaussianMixture(
-        3,
-        covariance_type=cov_type,
-        reg_covar=0.0,
-        tol=0.0,
-        max_iter=1,
-        warm_start=True,
-        weights_init=start.weights,
-        means_init=start.means,
-        precisions_init=sklearn_precisions(start),
-    )
-    snaps = [s for s in iterate_em(X, start, reg_covar=0.0, tol=0.0, max_iter=8) if s.phase == "M"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for snap in snaps:
-            gm.fit(X)
-            assert snap.log_likelihood == pytest.approx(gm.score(X) * len(X), rel=1e-9)
-            np.testing.assert_allclose(snap.mixture.weights, gm.weights_, rtol=1e-9)
-            np.testing.assert_allclose(snap.mixture.means, gm.means_, rtol=1e-9, atol=1e-9)
-            np.testing.assert_allclose(
-                snap.mixture.covariances, sklearn_covariances(gm, 3), rtol=1e-9, atol=1e-12
-            )
+    assert_trace_agrees_with_scikit_learn(X, start, cov_type, 8)
 
 
 def test_e_step_on_many_points_matches_the_reference():
