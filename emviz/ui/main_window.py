@@ -304,7 +304,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label = QtWidgets.QLabel(objectName="statusLabel")
         self.warning_label = QtWidgets.QLabel(objectName="warningLabel")
         self.warning_label.setStyleSheet("color: #B00000; font-weight: bold;")
-        self.statusBar().addPermanentWidget(self.status_label, 1)
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.status_label, 1)
+        # The session's messages ("converged after ...", errors) show in its
+        # place for a few seconds: stretched over the whole bar, it left them
+        # no room and they were never seen.  (As a normal widget QStatusBar
+        # would hide it itself, but not for a message shown before the
+        # window is.)
+        bar.messageChanged.connect(lambda text: self.status_label.setVisible(not text))
         self.statusBar().addPermanentWidget(self.warning_label)
 
     # ------------------------------------------------------------------ state

@@ -747,3 +747,18 @@ def test_going_back_in_history_during_a_run_says_it_stopped_the_run(window, qtbo
         s.set_index(1)
     assert not s.running and s.index == 1
     assert "run stopped to show half-step 1" in messages
+
+
+def test_the_sessions_messages_are_seen_in_the_status_bar(window, qtbot):
+    bar = window.statusBar()
+    # Old Faithful opens with a message about the axes' scales, shown before
+    # the window is: it, not the status line, is what is seen.
+    assert "separate scales" in bar.currentMessage()
+    assert not window.status_label.isVisible()
+    bar.clearMessage()
+    qtbot.waitUntil(window.status_label.isVisible)
+    window.session.message.emit("converged after 6 iterations")
+    assert bar.currentMessage() == "converged after 6 iterations"
+    qtbot.waitUntil(lambda: not window.status_label.isVisible())  # the message in its place
+    bar.clearMessage()
+    qtbot.waitUntil(window.status_label.isVisible)
