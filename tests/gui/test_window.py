@@ -648,7 +648,9 @@ def test_the_loglik_y_range_changes_only_when_the_curve_leaves_it_during_a_run(w
     low, high = _y_range(-10.0, -3.0, [-11.0, -4.0])  # above: room to grow upwards
     assert low == -10.0 - 0.05 * 7.0 and high == -3.0 + 0.3 * 7.0
     s = window.session
-    s.set_delay(0.03)  # a frame for every snapshot or two
+    # 40 half-steps, paced: a frame every snapshot or two, however busy the machine.
+    s.update_settings(tol=1e-300, max_iter=20)
+    s.set_delay(0.03)
     view = window.loglik
     vb = view.getPlotItem().vb
     seen = []  # (y range, lowest and highest log-likelihood so far) after each redraw
