@@ -739,6 +739,7 @@ def test_status_bar_says_when_max_iter_stopped_the_run(window, qtbot):
 
 def test_going_back_in_history_during_a_run_says_it_stopped_the_run(window, qtbot):
     s = window.session
+    s.update_settings(tol=1e-300, max_iter=50)  # still running when we go back
     s.set_delay(0.05)
     messages = []
     s.message.connect(messages.append)
