@@ -21,6 +21,7 @@ log-likelihood
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -28,7 +29,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from emviz.core.errors import EmvizError
-from emviz.core.fastmath import ExpWorkspace, exp_inplace, log_group_size, sum_log
+from emviz.core.fastmath import (
+    EXP_SCALE,
+    ExpWorkspace,
+    exp_scaled_inplace,
+    exp_scaled_small,
+    log_group_size,
+    sum_log,
+)
 from emviz.core.missing import (
     MissingData,
     e_step_missing,
@@ -55,8 +63,8 @@ _CHUNK_VALUES = 65536
 _MIN_CHUNK = 1024
 _MAX_CHUNK = 32768
 
-# Below this many values a block's exp is left to np.exp: the kernel's
-# twenty-odd numpy calls cost more than they save on small blocks.
+# Below this many values a block's exp is left to np.exp2 (exp_scaled_small):
+# the kernel's fifteen numpy calls cost more than they save on small blocks.
 _EXP_KERNEL_MIN_VALUES = 16384
 
 # Largest gap, in nats, between any log term of a chunk and the reference
@@ -95,7 +103,7 @@ class _Scratch:
     Attributes
     ----------
     exp : ExpWorkspace
-        For :func:`exp_inplace` on (K, width) blocks.
+        For :func:`exp_scaled_inplace` on (K, width) blocks.
     features : array of shape (6, width)
         A chunk's features, see :func:`_chunk_features`; the last row is 1.
     peak, shift, norm : arrays of shape (width,)
@@ -149,6 +157,62 @@ def _scratch(n_components: int, width: int) -> _Scratch:
             cache.pop(next(iter(cache)))  # the least recently used
     cache[key] = scratch
     return scratch
+
+
+class _ArrayPool:
+    """Arrays for the E-step's posteriors, each reused once nobody else holds it.
+
+    Every E-step makes a new (K, n) posterior.  Allocated afresh, it costs
+    page faults: at a million points and ten components it is 80 MB, which
+    glibc maps anew every time (above its mmap threshold), and faulting in
+    and zeroing it took 8 ms of a 140 ms iteration; smaller ones fault too
+    whenever other code has freed memory in between (133 faults per
+    iteration at N = 1e5, K = 10 with scikit-learn running between steps).
+
+    An array is free when the pool holds the only reference to it.  The
+    posterior handed out (``resp_t.T``) is a view, and a view keeps its base
+    alive, so any snapshot, view or buffer export still held somewhere shows
+    in the base's reference count.  The pool keeps the three most recent
+    arrays: :func:`iterate_em` holds two posteriors at once, so at most one
+    is idle, which does not raise its peak memory (it would be allocated at
+    the next E-step anyway).
+    """
+
+    _KEEP = 3
+
+    def __init__(self) -> None:
+        self._arrays: list[np.ndarray] = []
+
+    def _refs(self, i: int) -> int:
+        return sys.getrefcount(self._arrays[i])
+
+    def take(self, shape: tuple[int, int]) -> np.ndarray:
+        """A writable float64 array of ``shape`` that nothing else references."""
+        for i in range(len(self._arrays)):
+            if self._arrays[i].shape == shape and self._refs(i) <= _UNSHARED_REFS:
+                array = self._arrays.pop(i)
+                self._arrays.append(array)
+                array.setflags(write=True)
+                return array
+        array = np.empty(shape)
+        self._arrays.append(array)
+        if len(self._arrays) > self._KEEP:
+            self._arrays.pop(0)
+        return array
+
+
+def _unshared_refs() -> int:
+    """The reference count :meth:`_ArrayPool._refs` sees for an array held by the pool alone.
+
+    Measured rather than assumed: interpreters differ in the temporary
+    references a call makes.
+    """
+    pool = _ArrayPool()
+    pool._arrays.append(np.empty((1, 1)))
+    return pool._refs(0)
+
+
+_UNSHARED_REFS = _unshared_refs()
 
 
 # Even with ``reg_covar=0`` the smallest eigenvalue of a covariance is kept
@@ -247,8 +311,8 @@ _EPS = np.finfo(np.float64).eps
 
 
 def _log_density_terms(
-    mixture: Mixture, data: PreparedData
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    mixture: Mixture, data: PreparedData, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...], float]:
     """What the E-step needs of each component.
 
     The log-density of component k at a point u (centred coordinates) is
@@ -262,6 +326,15 @@ def _log_density_terms(
     (a component far narrower than the data's extent, as when it collapses)
     the component is flagged to be evaluated exactly, around its own mean.
 
+    Parameters
+    ----------
+    mixture : Mixture
+    data : PreparedData
+    scale : float
+        Unit of the results, per nat: the weights are multiplied by it, and
+        so are the exact log-densities (the E-step works in the units of
+        :func:`exp_scaled_inplace`).
+
     Returns
     -------
     weights : array of shape (K, 6)
@@ -270,6 +343,7 @@ def _log_density_terms(
     exact_terms : tuple of arrays of shape (K,)
         mx, my, b / a, sqrt(0.5 / a), sqrt(0.5 / v), c: the Cholesky form
         used by :func:`_exact_log_density`.
+    scale : float
     """
     cov = mixture.covariances
     a = cov[:, 0, 0]
@@ -294,13 +368,15 @@ def _log_density_terms(
             const - 0.5 * (mx * pmx + my * pmy),
         ]
     )
+    if scale != 1.0:
+        weights *= scale
     # Size of the cancelling terms: |P| (R + |m|)^2, |P| <= trace for SPD P.
     reach2 = (math.sqrt(data.radius2) + np.hypot(mx, my)) ** 2
     err = 8.0 * _EPS * (p11 + p22) * reach2
     exact = np.flatnonzero(~(err <= _EXPANSION_TOL))
     v = det / a
     exact_terms = (mx, my, b / a, np.sqrt(0.5 / a), np.sqrt(0.5 / v), const)
-    return weights, exact, exact_terms
+    return weights, exact, exact_terms, scale
 
 
 def _exact_log_density(
@@ -357,12 +433,15 @@ def _weighted_log_density(
 ) -> None:
     """log(pi_k N(x_n | mu_k, Sigma_k)) for points start:stop, into ``out`` of shape (K, m).
 
-    ``features`` are the chunk's, from :func:`_chunk_features`.
+    ``features`` are the chunk's, from :func:`_chunk_features`; ``terms``
+    from :func:`_log_density_terms`, whose ``scale`` gives the unit.
     """
-    weights, exact, exact_terms = terms
+    weights, exact, exact_terms, scale = terms
     np.matmul(weights, features, out=out)
     for j in exact:
         _exact_log_density(data.x[start:stop], data.y[start:stop], j, exact_terms, out[j])
+        if scale != 1.0:
+            out[j] *= scale
 
 
 def weighted_log_density(data: PreparedData, mixture: Mixture) -> np.ndarray:
@@ -442,12 +521,22 @@ def _e_pass(
     terms: bool = False,
     moments: bool = False,
     q_other: np.ndarray | None = None,
+    pool: _ArrayPool | None = None,
 ) -> _EPass:
-    """The E-step's pass over the data, optionally with the lower bound's terms."""
+    """The E-step's pass over the data, optionally with the lower bound's terms.
+
+    The posterior is written into an array from ``pool`` if one is given.
+
+    The log terms are computed in the units of :func:`exp_scaled_inplace`,
+    EXP_SCALE per nat (the scale is folded into the weights of the matrix
+    product), and converted back to nats only in sums.
+    """
     n = data.n_samples
     k = mixture.n_components
-    dens = _log_density_terms(mixture, data)
-    resp_t = np.empty((k, n))
+    dens = _log_density_terms(mixture, data, EXP_SCALE)
+    nat = 1.0 / EXP_SCALE  # nats per unit
+    max_gap = _MAX_REF_GAP * EXP_SCALE
+    resp_t = np.empty((k, n)) if pool is None else pool.take((k, n))
     total = 0.0
     # For Q and H: with s = log(pi_k N_k) - shift and r = exp(s) / norm,
     #   sum_k r_k log(pi_k N_k) = sum_k r_k s_k + shift   (Q, per point)
@@ -475,13 +564,13 @@ def _e_pass(
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         m = stop - start
-        log_prob = resp_t[:, start:stop]
+        log_prob = resp_t[:, start:stop]  # in units of 1 / EXP_SCALE nats
         features = _chunk_features(data, start, stop, scratch.features)
         _weighted_log_density(data, dens, start, stop, log_prob, features)
         if clamp:
             np.maximum(log_prob, -1e300, out=log_prob)
         if q_t is not None:
-            cross += float(np.vecdot(q_t[:, start:stop], log_prob).sum())
+            cross += nat * float(np.vecdot(q_t[:, start:stop], log_prob).sum())
         # log-sum-exp over components, shifted per point so that a point
         # thousands of standard deviations away neither underflows to
         # exp(-inf) = 0 for every component nor gives 0/0.  The shift is the
@@ -501,7 +590,7 @@ def _e_pass(
                 highest = float(slab.max()) if slab.size else 0.0
                 if not highest <= gap:  # NaN included
                     gap = highest
-            by_ref = gap <= _MAX_REF_GAP
+            by_ref = gap <= max_gap
             if by_ref and terms:
                 log_prob[ref] = 0.0
             elif not by_ref:
@@ -519,20 +608,20 @@ def _e_pass(
             # least far below the largest, if that is near enough.
             lowest = np.min(log_prob, axis=1)
             best = int(np.argmax(lowest))
-            ref = best if -lowest[best] <= _MAX_REF_GAP else None
+            ref = best if -lowest[best] <= max_gap else None
         if terms:
             s_chunk = shifted[:, :m]
-            np.copyto(s_chunk, log_prob)
+            np.multiply(log_prob, nat, out=s_chunk)
         for slab in slabs:
             if slab.size >= _EXP_KERNEL_MIN_VALUES:
-                exp_inplace(slab, scratch.exp)
+                exp_scaled_inplace(slab, scratch.exp)
             elif slab.size:
-                np.exp(slab, out=slab)
+                exp_scaled_small(slab)
         if by_ref:
             log_prob[ref] = 1.0
         norm = np.sum(log_prob, axis=0, out=scratch.norm[:m])
-        shift_sum = float(shift.sum())
-        lognorm_sum = sum_log(norm, log_group_size(k * math.exp(gap)))
+        shift_sum = nat * float(shift.sum())
+        lognorm_sum = sum_log(norm, log_group_size(k * math.exp(gap * nat)))
         np.divide(1.0, norm, out=norm)
         log_prob *= norm
         if moments:
@@ -1007,13 +1096,15 @@ def iterate_em(
     floor = data.floor(reg)
     n = data.n_samples
 
+    pool = _ArrayPool()
+
     def posterior(mix: Mixture, q_other: np.ndarray | None = None) -> _EPass:
         if marginal:
             return _EPass(*e_step_missing(data, mix))
         if assignment == "hard":
             resp, ll = _hard_e_step(data, mix)
             return _EPass(resp, ll)
-        return _e_pass(data, mix, terms=bound, q_other=q_other, moments=True)
+        return _e_pass(data, mix, terms=bound, q_other=q_other, moments=True, pool=pool)
 
     # The posterior under the current mixture is computed once, right after
     # the mixture is known: it gives that mixture's log-likelihood (shown on

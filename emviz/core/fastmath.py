@@ -14,52 +14,58 @@ import math
 import numpy as np
 
 # ---------------------------------------------------------------------------
-# exp on [-inf, EXP_CEILING]
+# exp, with its argument in units of ln 2 / N
 #
-# Write s = (m / N) ln 2 + r with m = round(s N / ln 2), |r| <= ln 2 / (2N),
-# and m = k N + j with 0 <= j < N.  Then
+# The kernel takes u = s * EXP_SCALE, EXP_SCALE = N / ln 2, and returns
+# exp(s) = 2^(u / N).  Callers fold EXP_SCALE into whatever computes s (the
+# E-step into the weights of its matrix product), so u carries the same
+# relative rounding error that s would have had and the kernel has no
+# rounding of its own to undo: reducing s in nats would need the
+# Cody-Waite split of ln 2 / N, four more whole-array operations out of
+# nineteen.  With m = round(u) and r = u - m (exact, |r| <= 1/2),
 #
-#     exp(s) = 2^k (1 + j / N) * U[j] * exp(r),  U[j] = 2^(j / N) / (1 + j / N),
+#     2^(u / N) = 2^k (1 + j / N) * U[j] * exp(r ln 2 / N),  m = k N + j,
+#     U[j] = 2^(j / N) / (1 + j / N),  0 <= j < N,
 #
 # where 2^k (1 + j / N) is a double whose bits are put together from m, U is a
-# table and exp(r) a short polynomial.
+# table and exp(r ln 2 / N) a short polynomial.
 #
-# - m without a float-to-int conversion: adding SHIFT ~ 1.5 * 2^52 to
-#   s N / ln 2 rounds it to an integer, and as the sum stays in [2^52, 2^53),
-#   where doubles are spaced by exactly 1, its bits are bits(SHIFT) + m.
-#   SHIFT also carries BIAS * N; bits(1.5 * 2^52) are zero below bit 48, so
-#   the low 23 bits of bits(z) are those of (BIAS + k) N + j, and shifting
-#   them left by 52 - log2(N) gives the double 2^(k + OFFSET) (1 + j / N):
-#   exponent field BIAS + k, mantissa field j.  (Everything above falls off
-#   the top of the 64-bit word.)
-# - r Cody-Waite style: ln 2 / N = HI + LO with HI holding 29 significant
-#   bits, so that m HI is exact for |m| < 2^24 and s - m HI is exact too; the
-#   rounding error of m LO is then far below one unit of r.
+# - m without a float-to-int conversion: adding SHIFT ~ 1.5 * 2^52 to u
+#   rounds it to an integer, and as the sum stays in [2^52, 2^53), where
+#   doubles are spaced by exactly 1, its bits are bits(SHIFT) + m.  SHIFT
+#   also carries BIAS * N; bits(1.5 * 2^52) are zero below bit 48, so the low
+#   23 bits of bits(z) are those of (BIAS + k) N + j, and shifting them left
+#   by 52 - log2(N) gives the double 2^(k + OFFSET) (1 + j / N): exponent
+#   field BIAS + k, mantissa field j.  (Everything above falls off the top of
+#   the 64-bit word.)  z - SHIFT is then exactly m, and u - m is exact too.
 # - The table holds U[j] 2^-OFFSET: with the bias OFFSET, 2^(k + OFFSET) is a
-#   normal double for every k reached (-1083 <= k <= 866 after clamping s at
-#   -750 and for s <= EXP_CEILING), and the final product underflows
-#   gracefully, so subnormal results come out right and s <= -746 gives
-#   exactly 0.
-# - With N = 2048, |r| <= 1.7e-4, and the Taylor cubic r + r^2/2 + r^3/6 of
-#   exp(r) - 1 leaves out r^4/24 < 4e-17 (a sixth of a unit in the last place).
-# The result is within 2 units in the last place of a correctly rounded exp.
+#   normal double for every k reached (-1083 <= k <= 866 after clamping u at
+#   the floor and for u <= the ceiling), and the final product underflows
+#   gracefully, so subnormal results come out right and exp(s) for
+#   s <= -746 is exactly 0.
+# - With N = 2048, |r ln 2 / N| <= 1.7e-4, and the Taylor cubic
+#   x + x^2/2 + x^3/6 of exp(x) - 1 leaves out x^4/24 < 4e-17 (a sixth of a
+#   unit in the last place).
+# The result is within 2 units in the last place of a correctly rounded
+# 2^(u / N).
 
 _EXP_BITS = 11
 _EXP_N = 1 << _EXP_BITS
 _EXP_OFFSET = 64
 _EXP_BIAS = 1023 + _EXP_OFFSET
-# Below this exp(s) < 2^-1075 rounds to 0; clamping here also turns -inf (a
-# component of weight 0) into a finite number.
+#: Units of the kernel's argument per nat: u = s * EXP_SCALE (2048 / ln 2).
+EXP_SCALE = _EXP_N / math.log(2.0)
+# Below s = -750 exp(s) < 2^-1075 rounds to 0; clamping there also turns -inf
+# (a component of weight 0) into a finite number.
 EXP_FLOOR = -750.0
 # Largest argument: 2^(k + OFFSET) must stay below 2^1024 (k <= 959).
 EXP_CEILING = 600.0
-_EXP_INV = _EXP_N / math.log(2.0)
 _EXP_SHIFT = 1.5 * 2.0**52 + _EXP_BIAS * _EXP_N
-# ln 2 = LN2_HI + LN2_LO to about 1e-26, LN2_HI with 29 significant bits.
-_LN2_HI = float.fromhex("0x1.62e42ff000000p-1")
-_LN2_LO = float.fromhex("-0x1.718432a1b0e26p-35")
-_EXP_NEG_HI = -_LN2_HI / _EXP_N
-_EXP_NEG_LO = -_LN2_LO / _EXP_N
+# exp(x) - 1 ~ x + x^2/2 + x^3/6 with x = r ln 2 / N, as a polynomial in r.
+_EXP_STEP = math.log(2.0) / _EXP_N
+_EXP_C1 = _EXP_STEP
+_EXP_C2 = _EXP_STEP**2 / 2.0
+_EXP_C3 = _EXP_STEP**3 / 6.0
 
 
 def _exp_table() -> np.ndarray:
@@ -74,7 +80,7 @@ _EXP_TABLE = _exp_table()
 
 
 class ExpWorkspace:
-    """Scratch buffers for :func:`exp_inplace`, allocated once.
+    """Scratch buffers for :func:`exp_scaled_inplace`, allocated once.
 
     Parameters
     ----------
@@ -89,65 +95,71 @@ class ExpWorkspace:
         self._t = np.empty(shape)
         # numpy's maximum is several times faster array-with-array than
         # array-with-scalar.
-        self._floor = np.full(shape, EXP_FLOOR)
+        self._floor = np.full(shape, EXP_FLOOR * EXP_SCALE)
 
     def buffers(
         self, shape: tuple[int, ...]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Three float64 scratch arrays of ``shape``, and ``shape`` copies of EXP_FLOOR."""
+        """Three float64 scratch arrays of ``shape``, and ``shape`` copies of the floor."""
         rows, cols = shape
         z, f, t, floor = (b[:rows, :cols] for b in (self._z, self._f, self._t, self._floor))
         return z, f, t, floor
 
 
-def exp_inplace(s: np.ndarray, work: ExpWorkspace) -> np.ndarray:
-    """exp(s) in place, for s <= EXP_CEILING (600), including -inf.
+def exp_scaled_inplace(u: np.ndarray, work: ExpWorkspace) -> np.ndarray:
+    """exp(u / EXP_SCALE) in place, for u / EXP_SCALE <= EXP_CEILING (600), including -inf.
 
     Parameters
     ----------
-    s : float64 array of shape (rows, columns)
-        The exponents, none above EXP_CEILING; overwritten by exp(s).  May
-        be a strided view (rows need not be adjacent).  Larger values give
-        wrong results, not an error.
+    u : float64 array of shape (rows, columns)
+        The exponents s in units of ln 2 / 2048, u = s * EXP_SCALE; overwritten
+        by exp(s) = 2^(u / 2048).  May be a strided view (rows need not be
+        adjacent).  Values above the ceiling give wrong results, not an
+        error.
     work : ExpWorkspace
-        Scratch space at least as large as ``s``.
+        Scratch space at least as large as ``u``.
 
     Returns
     -------
-    s : float64 array of shape (rows, columns)
-        The same array, now holding exp(s): within 2 units in the last place
-        of ``np.exp``, exactly 1.0 at s = 0 and exactly 0.0 for s <= -746
-        and -inf.  NaN stays NaN.
+    u : float64 array of shape (rows, columns)
+        The same array, now holding 2^(u / 2048): within 2 units in the last
+        place of the correctly rounded value, exactly 1.0 at u = 0 and exactly
+        0.0 for s <= -746 and -inf.  NaN stays NaN.
     """
-    z, f, t, floor = work.buffers(s.shape)
+    z, f, t, floor = work.buffers(u.shape)
     zi = z.view(np.int64)
     fi = f.view(np.int64)
-    np.maximum(s, floor, out=s)
-    # z = SHIFT + m, m = round(s N / ln 2); f = m.
-    np.multiply(s, _EXP_INV, out=z)
-    z += _EXP_SHIFT
+    np.maximum(u, floor, out=u)
+    # z = SHIFT + m, m = round(u); f = m; u = r = u - m, exact.
+    np.add(u, _EXP_SHIFT, out=z)
     np.subtract(z, _EXP_SHIFT, out=f)
-    # r = s - m HI - m LO (the first difference is exact).
-    np.multiply(f, _EXP_NEG_HI, out=t)
-    s += t
-    f *= _EXP_NEG_LO
-    s += f
+    u -= f
     # j = m mod N: the low bits of bits(z) (those of bits(SHIFT) are zero).
     np.bitwise_and(zi, _EXP_N - 1, out=fi)
-    np.take(_EXP_TABLE, fi, out=t, mode="clip")
+    np.take(_EXP_TABLE, fi, out=t, mode="wrap")
     # z = 2^(k + OFFSET) (1 + j / N), see above.
     zi <<= 52 - _EXP_BITS
-    # f = exp(r) - 1 ~ r (1 + r (1/2 + r / 6)); then U[j] 2^-OFFSET exp(r)
-    # as t + t f, which rounds only the small term.
-    np.multiply(s, 1.0 / 6.0, out=f)
-    f += 0.5
-    f *= s
-    f += 1.0
-    f *= s
+    # f = exp(r ln 2 / N) - 1 = r (C1 + r (C2 + r C3)); then
+    # U[j] 2^-OFFSET exp(r ln 2 / N) as t + t f, which rounds only the small term.
+    np.multiply(u, _EXP_C3, out=f)
+    f += _EXP_C2
+    f *= u
+    f += _EXP_C1
+    f *= u
     f *= t
     f += t
-    np.multiply(f, z, out=s)
-    return s
+    np.multiply(f, z, out=u)
+    return u
+
+
+def exp_scaled_small(u: np.ndarray) -> np.ndarray:
+    """What :func:`exp_scaled_inplace` computes, in place, by ``np.exp2``.
+
+    For blocks too small for the kernel's fifteen numpy calls to pay off.
+    Dividing u by 2048 is exact, and ``np.exp2`` is within an ulp.
+    """
+    u *= 1.0 / _EXP_N
+    return np.exp2(u, out=u)
 
 
 # ---------------------------------------------------------------------------

@@ -525,6 +525,50 @@ def test_snapshots_are_immutable():
         assert not arr.flags.writeable
 
 
+def test_posteriors_still_held_are_never_overwritten():
+    # The loop reuses the memory of posteriors nobody holds any more; one
+    # held through a snapshot, a view of it or a memoryview must keep its values.
+    X = blobs()
+    loop = iterate_em(X, initialize(X, 3, seed=0), tol=0.0, max_iter=12)
+    held = []
+    for i, snap in enumerate(loop):
+        if snap.phase != "E":
+            continue
+        ways = (
+            (snap, lambda s: s.resp),
+            (snap.resp[:, 1], np.asarray),
+            (memoryview(snap.resp[5:9]), np.asarray),
+        )
+        kept, read = ways[i % 3]
+        held.append((kept, read, read(kept).copy()))
+        del snap
+    assert len(held) == 12
+    for kept, read, values in held:
+        np.testing.assert_array_equal(read(kept), values)
+
+
+def test_posteriors_released_by_the_caller_are_reused():
+    import weakref
+
+    X = blobs()
+    loop = iterate_em(X, initialize(X, 3, seed=0), tol=0.0, max_iter=12)
+    seen = []  # weak references to the arrays handed out so far
+    reused = 0
+    for snap in loop:
+        if snap.phase == "E":
+            base = snap.resp.base
+            if any(ref() is base for ref in seen):
+                reused += 1
+            else:
+                seen.append(weakref.ref(base))
+            del base
+        del snap
+    # The caller keeps nothing, so after the first steps every new posterior
+    # lives in an array an earlier step gave out (the loop holds two at once).
+    assert len(seen) <= 3
+    assert reused == 12 - len(seen)
+
+
 def test_collapse_is_reported():
     # Two exact duplicates far from a broad cloud: a component sits on them
     # and its covariance is held at the floor.

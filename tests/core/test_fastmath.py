@@ -8,8 +8,10 @@ import pytest
 from emviz.core.fastmath import (
     EXP_CEILING,
     EXP_FLOOR,
+    EXP_SCALE,
     ExpWorkspace,
-    exp_inplace,
+    exp_scaled_inplace,
+    exp_scaled_small,
     log_group_size,
     sum_log,
 )
@@ -22,10 +24,11 @@ EXTENDED = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 MAX_ULP = 2 if EXTENDED else 3
 
 
-def reference_exp(s: np.ndarray) -> np.ndarray:
+def reference_exp(u: np.ndarray) -> np.ndarray:
+    """2^(u / 2048) = exp(u / EXP_SCALE), correctly rounded (see EXTENDED)."""
     if EXTENDED:
-        return np.exp(s.astype(np.longdouble)).astype(np.float64)
-    return np.exp(s)
+        return np.exp2(u.astype(np.longdouble) / 2048).astype(np.float64)
+    return np.exp2(u / 2048)
 
 
 def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -34,13 +37,27 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a.view(np.int64) - b.view(np.int64))
 
 
-def kernel_exp(s: np.ndarray) -> np.ndarray:
-    out = np.array(s, dtype=np.float64, copy=True)
-    return exp_inplace(out, ExpWorkspace(out.shape))
+def kernel_exp(u: np.ndarray) -> np.ndarray:
+    out = np.array(u, dtype=np.float64, copy=True)
+    return exp_scaled_inplace(out, ExpWorkspace(out.shape))
+
+
+def units(s: np.ndarray) -> np.ndarray:
+    """Exponents in nats, as kernel arguments (each rounded once; -1e308 nats is -inf)."""
+    with np.errstate(over="ignore"):
+        return s * EXP_SCALE
 
 
 # ---------------------------------------------------------------------------
 # exp
+
+
+def test_the_unit_is_ln2_over_2048():
+    assert EXP_SCALE == 2048 / math.log(2.0)
+    # So exp(s) is the kernel's value at s * EXP_SCALE, to the rounding of
+    # that product (a relative error of |s| eps at most).
+    s = np.linspace(-40.0, 5.0, 9001).reshape(1, -1)
+    np.testing.assert_allclose(kernel_exp(units(s)), np.exp(s), rtol=50 * 2.0**-52, atol=0)
 
 
 @pytest.mark.parametrize(
@@ -58,27 +75,26 @@ def kernel_exp(s: np.ndarray) -> np.ndarray:
 )
 def test_exp_is_within_two_ulp_over_the_range(low, high):
     rng = np.random.default_rng(7)
-    s = rng.uniform(low, high, size=(5, 40_000))
-    got = kernel_exp(s)
-    assert ulp_distance(got, reference_exp(s)).max() <= MAX_ULP
+    u = units(rng.uniform(low, high, size=(5, 40_000)))
+    got = kernel_exp(u)
+    assert ulp_distance(got, reference_exp(u)).max() <= MAX_ULP
 
 
 def test_exp_at_the_table_points_and_between_them():
-    # s = m ln2 / N lands on a table entry with r = 0; the points half-way
-    # between are where the reduction flips from one m to the next.
-    step = math.log(2.0) / 2048
+    # u = m lands on a table entry with r = 0; the points half-way between
+    # are where the reduction flips from one m to the next.
     m = np.arange(-2_200_000.0, 1_700_000.0, 89.0)
-    s = np.concatenate([m * step, (m + 0.5) * step, (m - 0.5) * step])
-    s = np.clip(s, -745.0, EXP_CEILING)
-    got = kernel_exp(s.reshape(3, -1))
-    assert ulp_distance(got, reference_exp(s.reshape(3, -1))).max() <= MAX_ULP
+    u = np.concatenate([m, m + 0.5, m - 0.5])
+    u = np.clip(u, units(np.array(-745.0)), units(np.array(EXP_CEILING)))
+    got = kernel_exp(u.reshape(3, -1))
+    assert ulp_distance(got, reference_exp(u.reshape(3, -1))).max() <= MAX_ULP
 
 
 def test_exp_of_special_values():
     s = np.array(
         [[0.0, -0.0, -5e-324, -1e-300, -1e-17, -np.inf, -1e300, -1e308, -1e5, EXP_FLOOR, -746.0]]
     )
-    got = kernel_exp(s)
+    got = kernel_exp(units(s))
     assert got.tolist() == [[1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]
     # Bit for bit: no -0.0 and no stray subnormal where exp is 0 or 1.
     assert np.array_equal(got.view(np.int64), np.exp(np.maximum(s, -800.0)).view(np.int64))
@@ -89,25 +105,27 @@ def test_exp_is_nan_for_nan():
 
 
 def test_exp_of_subnormal_results():
-    # Results below 2^-1022 keep their absolute accuracy (about one unit of
+    # Results below 2^-1022 keep their absolute accuracy (one unit of
     # 2^-1074), down to exp(-745.13...) = 2^-1074 and 0 below it.
-    s = np.linspace(-746.0, -707.0, 100_001).reshape(1, -1)
-    got = kernel_exp(s)
-    ref = reference_exp(s)
-    assert np.any((ref > 0) & (ref < TINY))
-    assert ulp_distance(got, ref).max() <= 1
+    u = units(np.linspace(-746.0, -707.0, 100_001).reshape(1, -1))
+    got = kernel_exp(u)
+    ref = reference_exp(u)
+    subnormal = (ref > 0) & (ref < TINY)
+    assert np.any(subnormal)
+    assert ulp_distance(got[subnormal], ref[subnormal]).max() <= 1
+    assert ulp_distance(got, ref).max() <= MAX_ULP
 
 
 def test_exp_on_a_strided_view_and_a_small_block_of_the_workspace():
     # The E-step hands the kernel a (K, m) block of a (K, n) array: rows
     # n apart, and m below the workspace's width on the last chunk.
     rng = np.random.default_rng(3)
-    big = -rng.exponential(5.0, size=(3, 1000))
+    big = units(-rng.exponential(5.0, size=(3, 1000)))
     block = big[:, 100:357]
-    expected = np.exp(block)
+    expected = reference_exp(block)
     untouched = big[:, 357:].copy()
     work = ExpWorkspace((4, 512))
-    out = exp_inplace(block, work)
+    out = exp_scaled_inplace(block, work)
     assert out is block
     assert ulp_distance(big[:, 100:357], expected).max() <= MAX_ULP
     np.testing.assert_array_equal(big[:, 357:], untouched)
@@ -116,11 +134,19 @@ def test_exp_on_a_strided_view_and_a_small_block_of_the_workspace():
 def test_exp_workspace_is_reusable():
     # Scratch left over from one call must not leak into the next.
     work = ExpWorkspace((2, 64))
-    first = exp_inplace(np.full((2, 64), -3.0), work).copy()
-    exp_inplace(np.full((2, 64), -700.0), work)
-    again = exp_inplace(np.full((2, 64), -3.0), work)
+    first = exp_scaled_inplace(np.full((2, 64), -3.0 * EXP_SCALE), work).copy()
+    exp_scaled_inplace(np.full((2, 64), -700.0 * EXP_SCALE), work)
+    again = exp_scaled_inplace(np.full((2, 64), -3.0 * EXP_SCALE), work)
     np.testing.assert_array_equal(first, again)
-    assert first[0, 0] == pytest.approx(math.exp(-3.0), rel=4e-16)
+    assert first[0, 0] == pytest.approx(math.exp(-3.0), rel=1e-15)
+
+
+def test_the_small_block_route_agrees_with_the_kernel():
+    rng = np.random.default_rng(11)
+    u = units(rng.uniform(-745.0, 100.0, size=(3, 500)))
+    small = exp_scaled_small(u.copy())
+    assert ulp_distance(small, kernel_exp(u)).max() <= MAX_ULP + 1
+    assert exp_scaled_small(np.zeros((1, 3))).tolist() == [[1.0, 1.0, 1.0]]
 
 
 # ---------------------------------------------------------------------------
