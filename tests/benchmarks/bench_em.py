@@ -14,7 +14,11 @@ the step are compared too.
 Timing: the three take turns in blocks of ``--block`` consecutive calls,
 ``--repeat`` rounds, so that load on a shared machine falls on all of them
 alike.  The first call of each block is a warm-up and is not counted; each
-figure is the median of the others.  An iteration is timed as it runs in a
+time is the median of the others, and each ratio the median over the rounds
+of the ratio of the two blocks' medians in that round.  (On the 2-core VM
+this was measured on, the speed of a steady loop of emviz steps drifts by up
+to 50 % from one second to the next; the blocks compared within a round are
+less than a second apart.)  An iteration is timed as it runs in a
 fit, right after the previous one, not right after another library has run:
 a scikit-learn call frees tens of megabytes, which leaves the next caller
 cold caches and fresh pages to fault in, and with calls taken one by one in
@@ -45,21 +49,35 @@ def make_data(n: int, seed: int = 0) -> np.ndarray:
     return centres[labels] + rng.normal(size=(n, 2)) * rng.uniform(0.3, 2.0, size=(12, 2))[labels]
 
 
-def timed(fns, repeat: int, block: int) -> list[float]:
-    """Median time of a call of each function.
+def timed(fns, repeat: int, block: int) -> list[list[list[float]]]:
+    """Times of the calls of each function, by round: ``times[f][round][call]``.
 
     The functions take turns, ``block`` consecutive calls each, ``repeat``
     rounds; the first call of each block is a warm-up and is not counted.
     """
-    times: list[list[float]] = [[] for _ in fns]
+    times: list[list[list[float]]] = [[] for _ in fns]
     for _ in range(repeat):
-        for fn, bucket in zip(fns, times):
+        for fn, rounds in zip(fns, times):
             fn()
+            calls = []
             for _ in range(block - 1):
                 t0 = time.perf_counter()
                 fn()
-                bucket.append(time.perf_counter() - t0)
-    return [statistics.median(b) for b in times]
+                calls.append(time.perf_counter() - t0)
+            rounds.append(calls)
+    return times
+
+
+def median_time(rounds: list[list[float]]) -> float:
+    """Median of all the calls of all the rounds."""
+    return statistics.median(t for calls in rounds for t in calls)
+
+
+def paired_ratio(slow: list[list[float]], fast: list[list[float]]) -> float:
+    """Median over the rounds of median(slow's block) / median(fast's block)."""
+    return statistics.median(
+        statistics.median(a) / statistics.median(b) for a, b in zip(slow, fast)
+    )
 
 
 def bench(n: int, k: int, repeat: int, block: int) -> dict:
@@ -121,15 +139,15 @@ def bench(n: int, k: int, repeat: int, block: int) -> dict:
     after = emviz_step()
     emviz_ll_after = e_step_prepared(data, after)[1]
     assert floor > 0
-    t_emviz, t_internal, t_fit = timed([emviz_step, sklearn_internal, sklearn_fit], repeat, block)
+    emviz, internal, fit = timed([emviz_step, sklearn_internal, sklearn_fit], repeat, block)
     return {
         "n": n,
         "k": k,
-        "emviz_ms": 1e3 * t_emviz,
-        "sklearn_ms": 1e3 * t_internal,
-        "sklearn_fit_ms": 1e3 * t_fit,
-        "ratio": t_internal / t_emviz,
-        "ratio_fit": t_fit / t_emviz,
+        "emviz_ms": 1e3 * median_time(emviz),
+        "sklearn_ms": 1e3 * median_time(internal),
+        "sklearn_fit_ms": 1e3 * median_time(fit),
+        "ratio": paired_ratio(internal, emviz),
+        "ratio_fit": paired_ratio(fit, emviz),
         "ll_rel_diff": abs(emviz_ll_after - sk_ll_after) / abs(sk_ll_after),
     }
 
