@@ -96,18 +96,47 @@ def _write(key: str, value) -> None:
         store.sync()
 
 
-def last_folder() -> str:
-    """The folder of the last file opened or saved (else the home folder)."""
+def last_folder(*, opening: bool = False) -> str:
+    """The folder of the last file opened or saved.
+
+    With none remembered: for an Open dialog (``opening``) the bundled data
+    sets, so that a newcomer's first Open shows files that load; for a Save
+    dialog the home folder (never the installed package).
+    """
     folder = _read("last_folder", "")
     if folder and Path(str(folder)).is_dir():
         return str(folder)
+    if opening:
+        bundled = bundled_data_folder()
+        if bundled is not None:
+            return str(bundled)
     return str(Path.home())
 
 
+def bundled_data_folder() -> Path | None:
+    """The folder of the bundled data sets, or None in a broken installation."""
+    from emviz.core.errors import EmvizError
+    from emviz.core.resources import resources_dir
+
+    try:
+        folder = resources_dir() / "datasets"
+    except EmvizError:
+        return None
+    return folder if folder.is_dir() else None
+
+
 def remember_folder(path: str | os.PathLike[str]) -> None:
-    """Remember the folder of ``path`` (a file) for the next file dialog."""
+    """Remember the folder of ``path`` (a file) for the next file dialog.
+
+    The bundled data sets' folder is not remembered: it is where Open starts
+    anyway, and a Save dialog must not offer the installed package.
+    """
     p = Path(path)
-    _write("last_folder", str(p if p.is_dir() else p.parent))
+    folder = p if p.is_dir() else p.parent
+    bundled = bundled_data_folder()
+    if bundled is not None and folder.resolve() == bundled.resolve():
+        return
+    _write("last_folder", str(folder))
 
 
 # ============================================================================

@@ -204,7 +204,7 @@ class SessionIO:
             path, _ = QtWidgets.QFileDialog.getOpenFileName(
                 window,
                 "Open data or a session",
-                last_folder(),
+                last_folder(opening=True),
                 "Data files and sessions (*.csv *.tsv *.txt *.dat *.npy *.emviz);;"
                 f"{SESSION_FILTER};;All files (*)",
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -404,6 +405,25 @@ def test_settings_persist_across_two_windows(qtbot, tmp_path, _settings_file):
     finally:
         second.classroom.set_theme("light", persist=False)
         second.close()
+
+
+def test_first_open_starts_in_the_bundled_data_sets_and_save_never_there(tmp_path):
+    from emviz.core.resources import resource_path
+    from emviz.ui.classroom import last_folder, remember_folder
+
+    bundled = resource_path("datasets")
+    # Nothing remembered yet: Open shows the data sets, Save the home folder.
+    assert Path(last_folder(opening=True)) == bundled
+    assert Path(last_folder()) == Path.home()
+    # Opening a bundled file does not make the package a place to save in.
+    remember_folder(bundled / "iris.csv")
+    assert Path(last_folder()) == Path.home()
+    assert Path(last_folder(opening=True)) == bundled
+    # A folder of the user's is remembered for both.
+    mine = tmp_path / "lectures"
+    mine.mkdir()
+    remember_folder(mine / "week1.csv")
+    assert last_folder() == last_folder(opening=True) == str(mine)
 
 
 def test_nothing_is_remembered_outside_the_app(qtbot, monkeypatch, tmp_path):
