@@ -27,6 +27,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from emviz.session import Session
+from emviz.ui.axes import CompactAxis
 from emviz.ui.series import PHASE_CODES, SnapshotSeries
 from emviz.ui.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
 from emviz.ui.throttle import RedrawThrottle
@@ -89,8 +90,9 @@ class BoundView(QtWidgets.QWidget):
         self.show_h = QtWidgets.QCheckBox("H(q), entropy (right axis)", objectName="showHCheck")
         self.show_h.setToolTip("Also plot the entropy of q on the gap plot's right axis")
 
-        self.top = pg.PlotWidget(objectName="boundPlot")
-        self.bottom = pg.PlotWidget(objectName="klPlot")
+        # Compact tick labels: a large data set's bound runs into the millions.
+        self.top = pg.PlotWidget(objectName="boundPlot", axisItems={"left": CompactAxis("left")})
+        self.bottom = pg.PlotWidget(objectName="klPlot", axisItems={"left": CompactAxis("left")})
         style_plot(self.top, "", "log p and bound L")
         style_plot(self.bottom, "half-step (E, M, E, M, ...)", "gap KL")
         for w in (self.top, self.bottom):

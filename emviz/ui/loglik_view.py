@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from emviz.session import Session
+from emviz.ui.axes import CompactAxis
 from emviz.ui.series import PHASE_CODES, SnapshotSeries
 from emviz.ui.style import LINE_WIDTH, style_plot
 from emviz.ui.throttle import RedrawThrottle
@@ -36,7 +37,7 @@ class LoglikView(pg.PlotWidget):
     """
 
     def __init__(self, session: Session, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"left": CompactAxis("left", min_width=96)})
         self.setObjectName("loglikPlot")
         self.session = session
         self.series = SnapshotSeries(
@@ -53,7 +54,9 @@ class LoglikView(pg.PlotWidget):
         style_plot(self, "half-step (E, M, E, M, ...)", "log-likelihood")
         for name in ("left", "bottom"):
             item.getAxis(name).enableAutoSIPrefix(False)
-        item.getAxis("left").setWidth(96)
+        # Wide enough for its labels: those of a large data set's
+        # log-likelihood (-1.71526e6) need more than the usual margin.
+        item.getAxis("left").setWidth(None)
         # The axes draw the grid across the whole plot, a costly antialiased
         # picture; cached as a pixmap it is redrawn only when the range
         # changes, which the x range below does in steps.
@@ -133,7 +136,10 @@ class LoglikView(pg.PlotWidget):
             self._x_limit = x_limit
             vb.setXRange(-0.5, x_limit, padding=0.02)
         if n == 1:
-            vb.setYRange(ll[0] - 1.0, ll[0] + 1.0, padding=0)
+            # Around the one value, wide enough for a few short tick labels
+            # (+-1 around -2e6 would need eight significant digits).
+            half = max(1.0, 1e-3 * abs(ll[0])) if np.isfinite(ll[0]) else 1.0
+            vb.setYRange(ll[0] - half, ll[0] + half, padding=0)
         elif n and running:
             # Redrawing the left axis and the grid is most of this plot's
             # cost, so during a run the y range changes only when the curve
