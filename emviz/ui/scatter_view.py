@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
 from emviz.core.geometry import ellipses_points
@@ -25,6 +25,13 @@ _ELLIPSE_STYLE = {
 }
 #: Clicks within this many pixels of a point select it.
 PICK_RADIUS_PX = 12
+#: Above this many points the cloud is drawn without outlines, and each
+#: ellipse gets a dark casing: drawn in its own points' colour on a dense
+#: cloud of them, a bare outline vanishes.
+DENSE_POINTS = 3000
+#: The casing: this colour, this many pixels wider than the line it frames.
+_CASING_COLOUR = (20, 20, 20, 170)
+_CASING_EXTRA = 3.0
 
 _NOTHING = object()  # no vector drawing pending
 _GREY_CODE = int(quantize(np.array([GREY]))[0])
@@ -35,11 +42,29 @@ def point_diameter(n: int) -> int:
     """Marker size in pixels: large for a classroom's few points, small for a carpet."""
     if n <= 500:
         return 13
-    if n <= 3000:
+    if n <= DENSE_POINTS:
         return 10
     if n <= 20000:
         return 7
     return 5
+
+
+def _casing(pen: QtGui.QPen) -> QtGui.QPen:
+    """A dark pen a few pixels wider than ``pen``, with its dashes, to draw beneath it.
+
+    Dash patterns are in units of the pen's width, so the casing's is scaled
+    to put its dashes under the line's; with flat ends it frames a dash's
+    sides and leaves the gaps open, so dashed and dotted stay told apart.
+    """
+    width = pen.widthF()
+    casing = QtGui.QPen(QtGui.QColor(*_CASING_COLOUR), width + _CASING_EXTRA)
+    casing.setCosmetic(pen.isCosmetic())
+    if pen.style() != QtCore.Qt.PenStyle.SolidLine:
+        ratio = width / casing.widthF()
+        casing.setDashPattern([d * ratio for d in pen.dashPattern()])
+        casing.setDashOffset(pen.dashOffset() * ratio)
+        casing.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap)
+    return casing
 
 
 class ScatterView(pg.PlotWidget):
@@ -72,6 +97,8 @@ class ScatterView(pg.PlotWidget):
         self.points.raster_ready.connect(self._on_raster_ready)
         self.addItem(self.points)
         self.ellipse_curves: dict[int, list[pg.PlotCurveItem]] = {}
+        # (n_std, k) -> (dense, pen width) the curve's casing was made for.
+        self._casings: dict[tuple[int, int], tuple[bool, float]] = {}
         for n_std in N_STDS:
             width, dash = _ELLIPSE_STYLE[n_std]
             curves = []
@@ -161,7 +188,7 @@ class ScatterView(pg.PlotWidget):
     def _on_data_changed(self) -> None:
         s = self.session
         X = s.X if s.X is not None else np.zeros((0, 2))
-        self.points.setDiameter(point_diameter(len(X)), outline=len(X) <= 3000)
+        self.points.setDiameter(point_diameter(len(X)), outline=len(X) <= DENSE_POINTS)
         self.points.setPoints(X)
         self._ellipses_key = None
         self._means_drawn = None
@@ -207,6 +234,23 @@ class ScatterView(pg.PlotWidget):
                 else:
                     curve.setVisible(False)
 
+    def _case_ellipses(self) -> None:
+        """Give the ellipses a dark casing on dense clouds, none on sparse ones.
+
+        A curve's shadow pen is its casing, kept a fixed number of pixels
+        wider than its pen (whose width the presentation mode changes); set
+        only when that changes, as each change re-renders the cached curve.
+        """
+        dense = self.session.n_samples > DENSE_POINTS
+        for n_std, curves in self.ellipse_curves.items():
+            for k, curve in enumerate(curves):
+                pen = curve.opts["pen"]
+                key = (dense, pen.widthF())
+                if self._casings.get((n_std, k)) == key:
+                    continue
+                self._casings[(n_std, k)] = key
+                curve.setShadowPen(_casing(pen) if dense else None)
+
     def redraw(self) -> None:
         s = self.session
         snap = s.current
@@ -229,6 +273,7 @@ class ScatterView(pg.PlotWidget):
         if snap is _NOTHING:
             return
         s = self.session
+        self._case_ellipses()
         self._draw_ellipses(snap)
         # Means and the selected point: only when they changed (an E-step moves nothing).
         means = None if snap is None else snap.mixture.means

@@ -270,3 +270,48 @@ def test_open_file_loads_a_large_file_on_a_worker(window, qtbot, tmp_path, monke
     s = window.session
     assert s.n_samples == 500 and s.n_incomplete_raw == 1
     assert s.data_name == "big.csv"
+
+
+def _above_top_pixels(window, k: int, offsets_px) -> list[np.ndarray]:
+    """RGB just outside component ``k``'s 1-sd ellipse, above its topmost point
+    (away from the mean's marker)."""
+    scatter = window.scatter
+    image = scatter.grab()
+    x, y = scatter.ellipse_curves[1][k].getData()
+    i = int(np.argmax(y))
+    vb = scatter.getPlotItem().vb
+    px_per_unit = vb.height() / (vb.viewRange()[1][1] - vb.viewRange()[1][0])
+    return [_pixel(scatter, image, x[i], y[i] + d / px_per_unit) for d in offsets_px]
+
+
+@pytest.mark.parametrize("n", [2000, 8000])
+def test_ellipses_get_a_dark_casing_on_dense_clouds(qtbot, window, n):
+    """Drawn in its points' colour over a dense cloud of them, a bare ellipse
+    vanished; above DENSE_POINTS points each gets a dark casing beneath it."""
+    from emviz.ui.scatter_view import DENSE_POINTS
+
+    s = window.session
+    X, _ = _two_clusters(n, seed=2)
+    X[:, 1] *= 6.0  # tall clusters: the tops of the 1-sd ellipses lie inside them
+    s.load_points(X)
+    s.step_iteration()
+    window.flush()
+    dense = n > DENSE_POINTS
+    for n_std, curves in window.scatter.ellipse_curves.items():
+        pen = curves[0].opts["pen"]
+        casing = curves[0].opts["shadowPen"]
+        if not dense:
+            assert casing is None
+            continue
+        assert casing.widthF() >= pen.widthF() + 2
+        if pen.style() != QtCore.Qt.PenStyle.SolidLine:
+            # Its dashes lie under the line's: the same lengths in pixels.
+            scaled = [d * casing.widthF() for d in casing.dashPattern()]
+            np.testing.assert_allclose(scaled, [d * pen.widthF() for d in pen.dashPattern()])
+    if dense:
+        # Just outside the solid 1-sd line, inside the cloud, the casing is
+        # darker than the cloud a few pixels further out (without it, the
+        # line's edge is as light as the cloud).
+        for k in range(2):
+            edge, cloud = (float(rgb.sum()) for rgb in _above_top_pixels(window, k, (2.25, 7.0)))
+            assert edge < 0.75 * cloud
