@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
 from emviz.core.init import INIT_METHODS
@@ -31,6 +31,61 @@ def _button(action: QtGui.QAction, name: str) -> QtWidgets.QToolButton:
     button.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
     button.setMinimumHeight(40)
     return button
+
+
+class KeysToWindow(QtCore.QObject):
+    """Lets the window's one-key shortcuts through a number field that has the focus.
+
+    A spin box or line edit with the focus takes every printable key, so
+    after a lecturer set K with its arrows, E, M, Space and R did nothing
+    (Space even blanked the field).  A key that cannot be part of the
+    number (``allowed`` lists those that can) now commits the number and
+    leaves the field, and the shortcut fires.  So does Ctrl+Z / Ctrl+Shift+Z
+    in a spin box with no typing pending: the window's Undo, not the field's.
+
+    Parameters
+    ----------
+    field : QAbstractSpinBox or QLineEdit
+    allowed : str
+        Characters that belong to the number.
+    """
+
+    _UNDO_KEYS = (Qt.Key.Key_Z, Qt.Key.Key_Y)
+
+    def __init__(self, field: QtWidgets.QWidget, allowed: str) -> None:
+        super().__init__(field)
+        self.field = field
+        self.allowed = allowed
+        field.installEventFilter(self)
+        if isinstance(field, QtWidgets.QAbstractSpinBox):
+            field.lineEdit().installEventFilter(self)
+
+    def _pending(self) -> bool:
+        """Typing in a spin box not yet committed."""
+        field = self.field
+        if isinstance(field, QtWidgets.QSpinBox):
+            return field.text() != field.textFromValue(field.value())
+        return True
+
+    def _passes(self, event: QtGui.QKeyEvent) -> bool:
+        mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+        if mods == Qt.KeyboardModifier.ControlModifier:
+            return event.key() in self._UNDO_KEYS and not self._pending()
+        if mods != Qt.KeyboardModifier.NoModifier:
+            return False
+        text = event.text()
+        return len(text) == 1 and text.isprintable() and text not in self.allowed
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QtCore.QEvent.Type.ShortcutOverride and self._passes(event):
+            # Commit what was typed, then leave the field; the event stays
+            # unaccepted, so Qt goes on to the window's shortcut.
+            field = self.field
+            if isinstance(field, QtWidgets.QAbstractSpinBox):
+                field.interpretText()
+            field.clearFocus()
+            return True
+        return False
 
 
 class ControlPanel(QtWidgets.QWidget):
@@ -149,6 +204,16 @@ class ControlPanel(QtWidgets.QWidget):
         vbox.addWidget(self.checks["add"], 2, 0, 1, 3)
         layout.addWidget(display)
 
+        self.key_filters = [
+            KeysToWindow(field, allowed)
+            for field, allowed in (
+                (self.k_spin, "0123456789+-"),
+                (self.seed_spin, "0123456789+-"),
+                (self.max_iter_spin, "0123456789+-"),
+                (self.reg_edit, "0123456789.eE+-"),
+                (self.tol_edit, "0123456789.eE+-"),
+            )
+        ]
         self.k_spin.valueChanged.connect(lambda v: session.update_settings(n_components=v))
         self.cov_combo.currentTextChanged.connect(lambda t: session.update_settings(cov_type=t))
         self.init_combo.currentIndexChanged.connect(

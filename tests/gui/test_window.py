@@ -322,6 +322,53 @@ def test_history_slider_back_forward_and_loglik_click(qtbot, window):
 # ---------------------------------------------------------------------------- keyboard
 
 
+def test_one_key_shortcuts_work_after_setting_k_in_its_field(qtbot, window):
+    # A lecturer sets K with the spin box's arrows or by typing, then presses
+    # E: the field used to swallow it (and Space blanked the field).
+    s = window.session
+    spin = window.controls.k_spin
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    qtbot.keyClick(spin, Qt.Key.Key_Up)
+    assert s.settings.n_components == 3 and phases(s) == ["init"]
+    qtbot.keyClick(spin, Qt.Key.Key_E)
+    assert phases(s) == ["init", "E"]
+    assert spin.text() == "3" and not spin.hasFocus()
+    # Typed and not yet committed: the shortcut commits it first.
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin, "4")
+    assert s.settings.n_components == 3  # not committed while typing
+    qtbot.keyClick(spin, Qt.Key.Key_Space)
+    assert s.settings.n_components == 4 and s.current.mixture.n_components == 4
+    assert phases(s) == ["init", "E", "M"] and spin.text() == "4"
+    # Digits still go into the field; Ctrl+Z with nothing pending is the
+    # window's Undo (K back to 3), not the field's.
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    qtbot.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert s.settings.n_components == 3 and spin.text() == "3"
+
+
+def test_keys_that_belong_to_a_number_stay_in_its_field(qtbot, window):
+    s = window.session
+    edit = window.controls.reg_edit
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "2e-5")  # "e" is an exponent here, not the E-step
+    assert phases(s) == ["init"] and edit.hasFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_M)  # an M-step needs an E-step first: disabled
+    qtbot.keyClick(window, Qt.Key.Key_E)
+    assert phases(s) == ["init", "E"]
+    assert s.settings.reg_covar == 2e-5
+
+
 def test_keyboard_shortcuts(qtbot, window):
     s = window.session
     window.activateWindow()
