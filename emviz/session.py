@@ -104,6 +104,8 @@ class Session(QObject):
         self._incomplete_count: tuple[np.ndarray, int] | None = None
         self.data_name = ""
         self.columns: tuple[str, str] = ("x", "y")
+        #: Rows of the loaded file left out: no value in either chosen column.
+        self.n_skipped = 0
         self.history: list[Snapshot] = []
         self.index = -1
         self.delay = 0.2
@@ -191,10 +193,14 @@ class Session(QObject):
         name: str = "",
         columns: tuple[str, str] = ("x", "y"),
         truth: Mixture | None = None,
+        skipped: int = 0,
     ):
         """Use new points and re-initialise.
 
-        ``truth`` is the mixture the points were drawn from, when known.
+        ``truth`` is the mixture the points were drawn from, when known;
+        ``skipped`` the number of rows of their file left out on loading
+        (no value in either chosen column), kept in :attr:`n_skipped` for
+        the caption and status line.
 
         Raises
         ------
@@ -215,6 +221,7 @@ class Session(QObject):
         self.data_name = name
         self.columns = tuple(columns)
         self.truth = truth
+        self.n_skipped = int(skipped)
         adjusted = settings != self.settings
         self.settings = settings
         self._set_start(mixture)
@@ -314,7 +321,9 @@ class Session(QObject):
 
         try:
             loaded = load_points(path, columns, missing="keep")
-            self.load_points(loaded.X, Path(loaded.path).name, loaded.columns)
+            self.load_points(
+                loaded.X, Path(loaded.path).name, loaded.columns, skipped=loaded.n_dropped
+            )
         except (OSError, ValueError) as exc:  # DataFileError and EmvizError are ValueErrors
             return self._report(exc)
         if loaded.n_dropped:
@@ -327,7 +336,7 @@ class Session(QObject):
 
         try:
             loaded = load_dataset(name)
-            self.load_points(loaded.X, name, loaded.columns)
+            self.load_points(loaded.X, name, loaded.columns, skipped=loaded.n_dropped)
         except (OSError, ValueError) as exc:
             return self._report(exc)
         return True

@@ -153,7 +153,9 @@ class AsyncLoad(QObject):
             self._finish("cancelled")
             return
         try:
-            self.window.session.load_points(loaded.X, Path(loaded.path).name, loaded.columns)
+            self.window.session.load_points(
+                loaded.X, Path(loaded.path).name, loaded.columns, skipped=loaded.n_dropped
+            )
         except ValueError as exc:
             self._finish("failed", str(exc))
             return

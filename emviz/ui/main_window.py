@@ -452,6 +452,8 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         elif s.n_incomplete_raw:
             text += f" ({s.n_incomplete_raw} rows with a missing coordinate left out)"
+        if s.n_skipped:
+            text += f"; {s.n_skipped} rows of the file had neither value and were skipped"
         return text + "."
 
     def _choose_aspect(self) -> None:

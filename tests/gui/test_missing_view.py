@@ -94,3 +94,19 @@ def test_the_lower_bound_view_says_why_it_is_empty(window):
         view = window.findChild(BoundView)
     window.flush()
     assert "Treat missing values with EM" in view.readout.text()
+
+
+def test_rows_skipped_on_loading_are_counted_in_the_caption(window, tmp_path):
+    # Penguins has two rows with neither bill length nor bill depth: left
+    # out on loading, and the caption says so (it used to say only "342").
+    from emviz.core.resources import resource_path
+
+    s = window.session
+    s.load_dataset("penguins")
+    assert s.n_samples == 342 and s.n_skipped == 2
+    assert "2 rows of the file had neither value and were skipped" in window.param_caption.text()
+    s.load_file(resource_path("datasets", "penguins.csv"), ("bill_length_mm", "bill_depth_mm"))
+    assert s.n_skipped == 2
+    assert "had neither value" in window.param_caption.text()
+    s.load_dataset("old_faithful")
+    assert s.n_skipped == 0 and "skipped" not in window.param_caption.text()
