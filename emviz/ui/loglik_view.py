@@ -136,9 +136,12 @@ class LoglikView(pg.PlotWidget):
             self._x_limit = x_limit
             vb.setXRange(-0.5, x_limit, padding=0.02)
         if n == 1:
-            # Around the one value, wide enough for a few short tick labels
-            # (+-1 around -2e6 would need eight significant digits).
-            half = max(1.0, 1e-3 * abs(ll[0])) if np.isfinite(ll[0]) else 1.0
+            # +-1 around the one value; around a value of 1e5 or more that
+            # would need labels of seven or more significant digits, so
+            # +-0.1 % there.
+            half = 1.0
+            if np.isfinite(ll[0]) and abs(ll[0]) >= 1e5:
+                half = 1e-3 * abs(ll[0])
             vb.setYRange(ll[0] - half, ll[0] + half, padding=0)
         elif n and running:
             # Redrawing the left axis and the grid is most of this plot's

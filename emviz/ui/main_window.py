@@ -558,17 +558,60 @@ class MainWindow(QtWidgets.QMainWindow):
         self._error_box = box
         box.open()
 
+    def shortcut_rows(self) -> list[tuple[str, str, str]]:
+        """(menu, keys, command) for every command of the window that has a shortcut.
+
+        Taken from the menus as they are, so the commands the features add
+        (Undo, presentation mode, saving, the Inside EM views...) are listed
+        too; a command with a shortcut but in no menu comes last.
+        """
+        native = QtGui.QKeySequence.SequenceFormat.NativeText
+        rows: list[tuple[str, str, str]] = []
+        seen: set[int] = set()
+
+        def add(menu_title: str, action: QtGui.QAction) -> None:
+            keys = ", ".join(k.toString(native) for k in action.shortcuts() if not k.isEmpty())
+            if keys and id(action) not in seen:
+                seen.add(id(action))
+                rows.append((menu_title, keys, action.text().replace("&", "").rstrip("…")))
+
+        def walk(menu: QtWidgets.QMenu, title: str) -> None:
+            for action in menu.actions():
+                if action.menu() is not None:
+                    walk(action.menu(), title)
+                elif not action.isSeparator():
+                    add(title, action)
+
+        for top in self.menuBar().actions():
+            if top.menu() is not None:
+                walk(top.menu(), top.text().replace("&", ""))
+        for action in self.findChildren(QtGui.QAction):
+            add("Other", action)
+        return rows
+
     def show_keys(self) -> None:
-        lines = []
-        for action in self.actions_by_key.values():
-            keys = action.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
-            if keys:
-                lines.append(
-                    f"<tr><td><b>{keys}</b></td><td>{action.text().replace('&', '')}</td></tr>"
-                )
+        """Help > Keyboard shortcuts: every command with a shortcut, by menu, in two columns."""
+        groups: dict[str, list[str]] = {}
+        for title, keys, text in self.shortcut_rows():
+            groups.setdefault(title, []).append(
+                f"<tr><td nowrap><b>{keys}</b></td><td nowrap>{text}</td></tr>"
+            )
+        # Whole menus to each column, the left one filled to about half.
+        columns: list[list[str]] = [[], []]
+        half = sum(len(rows) + 1 for rows in groups.values()) / 2
+        filled = 0
+        for title, rows in groups.items():
+            column = columns[0] if filled < half else columns[1]
+            column.append(f"<tr><td colspan=2><i>{title}</i></td></tr>")
+            column.extend(rows)
+            filled += len(rows) + 1
+        cells = "".join(
+            f"<td valign=top><table cellpadding=2>{''.join(rows)}</table></td>" for rows in columns
+        )
         box = QtWidgets.QMessageBox(self)
+        box.setObjectName("keysBox")
         box.setWindowTitle("Keyboard shortcuts")
-        box.setText("<table cellpadding=3>" + "".join(lines) + "</table>")
+        box.setText(f"<table cellspacing=12><tr>{cells}</tr></table>")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 

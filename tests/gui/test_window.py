@@ -812,3 +812,22 @@ def test_the_sessions_messages_are_seen_in_the_status_bar(window, qtbot):
     qtbot.waitUntil(lambda: not window.status_label.isVisible())  # the message in its place
     bar.clearMessage()
     qtbot.waitUntil(window.status_label.isVisible)
+
+
+def test_the_shortcuts_list_has_every_command_with_a_shortcut(qtbot, window):
+    # It listed only the window's own actions: not F11, Ctrl+Z, Ctrl+S, T, D...
+    from PySide6 import QtGui
+
+    rows = window.shortcut_rows()
+    listed = {keys for _menu, keys, _text in rows}
+    for keys in ("E", "Space", "Left", "Ctrl+O", "Ctrl+Z", "Ctrl+S", "Ctrl+Shift+O", "F11", "T"):
+        assert keys in listed, keys
+    native = QtGui.QKeySequence.SequenceFormat.NativeText
+    with_keys = {id(a) for a in window.findChildren(QtGui.QAction) if a.shortcut().toString(native)}
+    assert len(rows) == len(with_keys)
+    window.show_keys()
+    box = window.findChild(QtWidgets.QMessageBox, "keysBox")
+    qtbot.waitUntil(box.isVisible, timeout=2000)
+    for _menu, keys, text in rows:
+        assert f"<b>{keys}</b>" in box.text() and text in box.text()
+    box.close()
