@@ -299,6 +299,10 @@ class Classroom(QtCore.QObject):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             w.addAction(action)
             edit.addAction(action)
+        # Say what a key press undid: one Ctrl+Z can take back a whole data
+        # set (setting changes with nothing run make no entry of their own).
+        self.undo_action.triggered.connect(lambda: self._say_done("Undone", +1))
+        self.redo_action.triggered.connect(lambda: self._say_done("Redone", 0))
         edit.addSeparator()
         self.clear_action = self._action(
             "clearAdded",
@@ -310,6 +314,13 @@ class Classroom(QtCore.QObject):
         )
         edit.addAction(self.clear_action)
         self._update_clear()
+
+    def _say_done(self, verb: str, offset: int) -> None:
+        """Status message naming the command just undone (``offset`` 1) or redone (0)."""
+        stack = self.undo_stack
+        index = stack.index() + offset - 1
+        if 0 <= index < stack.count():
+            self.window.statusBar().showMessage(f"{verb}: {stack.text(index)}", 6000)
 
     # ---------------------------------------------------------------- settings
 

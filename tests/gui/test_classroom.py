@@ -461,12 +461,15 @@ def test_undo_restores_data_settings_and_history_exactly(qtbot, win):
     win.flush()
     assert win.controls.k_spin.value() == 2
     assert win.history_slider.value() == 3
+    # The status bar says what the key press took back.
+    assert win.statusBar().currentMessage().lower() == "undone: load iris"
 
     qtbot.keyClick(
         win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     )
     assert_state_is(s, after)
     assert win.controls.k_spin.value() == 3
+    assert win.statusBar().currentMessage().lower() == "redone: load iris"
 
     c.undo_action.trigger()
     assert_state_is(s, before)
