@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
@@ -20,7 +22,17 @@ HEADERS = ("k", "π", "μx", "μy", "σ²x", "σxy", "σ²y")
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.3g}"
+    """Three significant digits in at most about seven characters.
+
+    Python's "g" writes 0.000623 in full, which a table column cut to
+    "0.0006…"; below 0.01 and from 1e5 up the exponent form is shorter
+    ("6.23e-4", "1.72e6").
+    """
+    text = f"{v:.3g}"
+    if math.isfinite(v) and v != 0 and (abs(v) < 0.01 or "e" in text):
+        mantissa, _, exponent = f"{v:.2e}".partition("e")
+        return f"{mantissa}e{int(exponent)}"
+    return text
 
 
 def _text_colour(k: int) -> QtGui.QColor:
@@ -79,9 +91,9 @@ class ParamTable(QtWidgets.QTableWidget):
             swatch.setFont(font)
             swatch.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             for c, v in enumerate(row, start=1):
-                self._cell(k, c, _fmt(float(v))).setTextAlignment(
-                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                )
+                cell = self._cell(k, c, _fmt(float(v)))
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                cell.setToolTip(f"{COLUMNS[c]} of component {k + 1}: {float(v):.10g}")
 
     def _cell(self, r: int, c: int, text: str) -> QtWidgets.QTableWidgetItem:
         item = self.item(r, c)

@@ -831,3 +831,24 @@ def test_the_shortcuts_list_has_every_command_with_a_shortcut(qtbot, window):
     for _menu, keys, text in rows:
         assert f"<b>{keys}</b>" in box.text() and text in box.text()
     box.close()
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e6])
+def test_parameter_table_numbers_fit_their_columns(qtbot, window, scale):
+    # 0.000623 was cut to "0.0006…" in a column of ordinary width.
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(-1, 0.3, (200, 2)), rng.normal(1, 0.2, (200, 2))]) * scale
+    s = window.session
+    s.load_points(X)
+    s.step_iteration()
+    window.flush()
+    table = window.param_table
+    mix = s.current.mixture
+    cov = mix.covariances
+    expected = np.column_stack([mix.weights, mix.means, cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1]])
+    np.testing.assert_allclose(table.values(), expected, rtol=5e-3)
+    metrics = table.fontMetrics()
+    for r in range(table.rowCount()):
+        for c in range(1, table.columnCount()):
+            text = table.item(r, c).text()
+            assert metrics.horizontalAdvance(text) + 8 <= table.columnWidth(c), text
