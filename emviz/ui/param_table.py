@@ -58,6 +58,7 @@ class ParamTable(QtWidgets.QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self._stretched = True
         self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
         session.snapshot_changed.connect(self._throttle.request)
         session.run_state_changed.connect(self._throttle.flush)
@@ -94,6 +95,32 @@ class ParamTable(QtWidgets.QTableWidget):
                 cell = self._cell(k, c, _fmt(float(v)))
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 cell.setToolTip(f"{COLUMNS[c]} of component {k + 1}: {float(v):.10g}")
+        self._fit_columns()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Columns share the width when the numbers fit; else each is as wide as
+        its numbers and the table scrolls sideways (a docked panel beside it
+        left columns of 38 pixels, and every number read "0.…")."""
+        header = self.horizontalHeader()
+        needed = sum(
+            max(self.sizeHintForColumn(c), header.sectionSizeHint(c))
+            for c in range(self.columnCount())
+        )
+        stretch = needed <= self.viewport().width()
+        if stretch == self._stretched:
+            return
+        self._stretched = stretch
+        mode = (
+            QtWidgets.QHeaderView.ResizeMode.Stretch
+            if stretch
+            else QtWidgets.QHeaderView.ResizeMode.ResizeToContents
+        )
+        for c in range(1, self.columnCount()):
+            header.setSectionResizeMode(c, mode)
 
     def _cell(self, r: int, c: int, text: str) -> QtWidgets.QTableWidgetItem:
         item = self.item(r, c)

@@ -852,3 +852,35 @@ def test_parameter_table_numbers_fit_their_columns(qtbot, window, scale):
         for c in range(1, table.columnCount()):
             text = table.item(r, c).text()
             assert metrics.horizontalAdvance(text) + 8 <= table.columnWidth(c), text
+
+
+def test_a_narrow_parameter_table_scrolls_rather_than_cut_numbers(qtbot, window):
+    # With a panel docked beside the plots the table had 38-pixel columns.
+    from emviz.ui.param_table import ParamTable
+
+    s = window.session
+    s.update_settings(n_components=3)
+    s.step_iteration()
+    table = ParamTable(s)
+    qtbot.addWidget(table)
+    metrics = table.fontMetrics()
+
+    def cut():
+        return [
+            table.item(r, c).text()
+            for r in range(table.rowCount())
+            for c in range(1, table.columnCount())
+            if metrics.horizontalAdvance(table.item(r, c).text()) + 6 > table.columnWidth(c)
+        ]
+
+    for width, scrolls in ((700, False), (260, True), (700, False)):
+        table.resize(width, 200)
+        table.show()
+        qtbot.waitExposed(table)
+        qtbot.waitUntil(
+            lambda: not cut() and (table.horizontalScrollBar().maximum() > 0) == scrolls,
+            timeout=2000,
+        )
+        if not scrolls:  # the columns share the whole width
+            total = sum(table.columnWidth(c) for c in range(table.columnCount()))
+            assert total >= table.viewport().width() - 2
