@@ -58,7 +58,7 @@ class ParamTable(QtWidgets.QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        self._stretched = True
+        self._layout = "equal"
         self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
         session.snapshot_changed.connect(self._throttle.request)
         session.run_state_changed.connect(self._throttle.flush)
@@ -102,25 +102,36 @@ class ParamTable(QtWidgets.QTableWidget):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        """Columns share the width when the numbers fit; else each is as wide as
-        its numbers and the table scrolls sideways (a docked panel beside it
-        left columns of 38 pixels, and every number read "0.…")."""
+        """Column widths that never cut a number.
+
+        Equal widths when the widest number fits in an equal share; else
+        each column its numbers' width plus an equal share of what is left;
+        else just its numbers' width, and the table scrolls sideways.  (With a
+        panel docked beside the plots, equal shares were 38 pixels and every
+        number read "0.…".)
+        """
         header = self.horizontalHeader()
-        needed = sum(
-            max(self.sizeHintForColumn(c), header.sectionSizeHint(c))
-            for c in range(self.columnCount())
-        )
-        stretch = needed <= self.viewport().width()
-        if stretch == self._stretched:
-            return
-        self._stretched = stretch
-        mode = (
-            QtWidgets.QHeaderView.ResizeMode.Stretch
-            if stretch
-            else QtWidgets.QHeaderView.ResizeMode.ResizeToContents
-        )
-        for c in range(1, self.columnCount()):
-            header.setSectionResizeMode(c, mode)
+        n = self.columnCount()
+        hints = [max(self.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(n)]
+        room = self.viewport().width() - hints[0]
+        values = hints[1:]
+        modes = QtWidgets.QHeaderView.ResizeMode
+        if max(values) * len(values) <= room:
+            layout = "equal"
+        elif sum(values) <= room:
+            layout = "fit"
+        else:
+            layout = "scroll"
+        if layout != self._layout:
+            self._layout = layout
+            mode = {"equal": modes.Stretch, "fit": modes.Fixed, "scroll": modes.ResizeToContents}
+            for c in range(1, n):
+                header.setSectionResizeMode(c, mode[layout])
+        if layout == "fit":
+            spare = (room - sum(values)) // len(values)
+            for c, width in enumerate(values, start=1):
+                if header.sectionSize(c) != width + spare:
+                    header.resizeSection(c, width + spare)
 
     def _cell(self, r: int, c: int, text: str) -> QtWidgets.QTableWidgetItem:
         item = self.item(r, c)

@@ -873,7 +873,7 @@ def test_a_narrow_parameter_table_scrolls_rather_than_cut_numbers(qtbot, window)
             if metrics.horizontalAdvance(table.item(r, c).text()) + 6 > table.columnWidth(c)
         ]
 
-    for width, scrolls in ((700, False), (260, True), (700, False)):
+    for width, scrolls in ((700, False), (360, False), (260, True), (700, False)):
         table.resize(width, 200)
         table.show()
         qtbot.waitExposed(table)
