@@ -57,9 +57,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
         s = self.session
         s.error.connect(lambda msg: self.show_error(msg))
-        s.message.connect(lambda msg: self.statusBar().showMessage(msg, 6000))
+        s.message.connect(self._show_message)
+        self._message_index = -1
         self._throttle = RedrawThrottle(self.update_state, parent=self, busy=lambda: s.running)
         s.snapshot_changed.connect(self._throttle.request)
+        s.snapshot_changed.connect(self._drop_stale_message)
         s.history_changed.connect(self._throttle.request)
         s.run_state_changed.connect(self.update_state)
         s.settings_changed.connect(self.update_state)
@@ -588,6 +590,23 @@ class MainWindow(QtWidgets.QMainWindow):
         for action in self.findChildren(QtGui.QAction):
             add("Other", action)
         return rows
+
+    def _show_message(self, message: str) -> None:
+        """A session message in the status bar for six seconds."""
+        self._message_index = self.session.index
+        self.statusBar().showMessage(message, 6000)
+
+    def _drop_stale_message(self) -> None:
+        """Going back in the history clears a message about a later step.
+
+        ("converged after 6 iterations" stayed up over iteration 5.)  A
+        message about the snapshot shown, such as "run stopped to show
+        half-step 12", stays.
+        """
+        s = self.session
+        bar = self.statusBar()
+        if bar.currentMessage() and s.index < len(s.history) - 1 and s.index != self._message_index:
+            bar.clearMessage()
 
     def show_keys(self) -> None:
         """Help > Keyboard shortcuts: every command with a shortcut, by menu, in two columns."""

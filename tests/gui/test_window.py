@@ -814,6 +814,23 @@ def test_the_sessions_messages_are_seen_in_the_status_bar(window, qtbot):
     qtbot.waitUntil(window.status_label.isVisible)
 
 
+def test_going_back_clears_a_message_about_a_later_step(window, qtbot):
+    s = window.session
+    bar = window.statusBar()
+    for _ in range(3):
+        s.step_iteration()
+    s.message.emit("converged after 3 iterations")  # as the end of a run says it
+    s.set_index(len(s.history) - 1)
+    assert bar.currentMessage() == "converged after 3 iterations"
+    s.back()
+    assert bar.currentMessage() == ""
+    qtbot.waitUntil(window.status_label.isVisible)
+    # A message about the step shown stays.
+    s.message.emit("run stopped to show half-step 4")
+    s.set_index(s.index)
+    assert bar.currentMessage() == "run stopped to show half-step 4"
+
+
 def test_the_shortcuts_list_has_every_command_with_a_shortcut(qtbot, window):
     # It listed only the window's own actions: not F11, Ctrl+Z, Ctrl+S, T, D...
     from PySide6 import QtGui
