@@ -462,8 +462,10 @@ class Classroom(QtCore.QObject):
         for box in w.findChildren(QtWidgets.QGroupBox):
             if box.title() in ("Model", "Show", "Point clicked"):
                 out.append(box)
-        if getattr(w, "param_table", None) is not None:
-            out.append(w.param_table)
+        for name in ("param_table", "param_caption"):  # the caption goes with its table
+            widget = getattr(w, name, None)
+            if widget is not None:
+                out.append(widget)
         return out
 
     # ---------------------------------------------------------------- styling

@@ -297,6 +297,7 @@ def test_presentation_mode_toggles_fonts_lines_markers_and_back(qtbot, win):
             sc.getPlotItem().getAxis("bottom").style["tickFont"].pointSize(),
             model_box.isVisible(),
             win.param_table.isVisible(),
+            win.param_caption.isVisible(),
             win.menuBar().font().pointSize(),
             win.findChild(QtWidgets.QDockWidget, "boundDock").font().pointSize(),
         )
@@ -312,8 +313,8 @@ def test_presentation_mode_toggles_fonts_lines_markers_and_back(qtbot, win):
     assert big[1] > 1.5 * normal[1]  # thick ellipses
     assert big[2] > normal[2] and big[3] > normal[3]  # big means and points
     assert big[4] > normal[4] and big[5] > normal[5]
-    assert big[6:8] == (False, False)  # controls reduced to the essentials
-    assert big[8] == big[9] == 20  # menus and docks readable too
+    assert big[6:9] == (False, False, False)  # controls reduced to the essentials
+    assert big[9] == big[10] == 20  # menus and docks readable too
     assert win.findChild(QtWidgets.QToolButton, "eStepButton").isVisible()
     # Data loaded during the presentation get big points too.
     win.session.load_dataset("iris")
