@@ -322,23 +322,27 @@ def test_history_slider_back_forward_and_loglik_click(qtbot, window):
 # ---------------------------------------------------------------------------- keyboard
 
 
+def focus_field(qtbot, window, field):
+    """Keys to ``field`` of the active ``window``."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=2000)
+
+
 def test_one_key_shortcuts_work_after_setting_k_in_its_field(qtbot, window):
     # A lecturer sets K with the spin box's arrows or by typing, then presses
     # E: the field used to swallow it (and Space blanked the field).
     s = window.session
     spin = window.controls.k_spin
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
-    spin.setFocus()
-    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    focus_field(qtbot, window, spin)
     qtbot.keyClick(spin, Qt.Key.Key_Up)
     assert s.settings.n_components == 3 and phases(s) == ["init"]
     qtbot.keyClick(spin, Qt.Key.Key_E)
     assert phases(s) == ["init", "E"]
     assert spin.text() == "3" and not spin.hasFocus()
     # Typed and not yet committed: the shortcut commits it first.
-    spin.setFocus()
-    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    focus_field(qtbot, window, spin)
     spin.lineEdit().selectAll()
     qtbot.keyClicks(spin, "4")
     assert s.settings.n_components == 3  # not committed while typing
@@ -347,8 +351,7 @@ def test_one_key_shortcuts_work_after_setting_k_in_its_field(qtbot, window):
     assert phases(s) == ["init", "E", "M"] and spin.text() == "4"
     # Digits still go into the field; Ctrl+Z with nothing pending is the
     # window's Undo (K back to 3), not the field's.
-    spin.setFocus()
-    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    focus_field(qtbot, window, spin)
     qtbot.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert s.settings.n_components == 3 and spin.text() == "3"
 
@@ -356,10 +359,7 @@ def test_one_key_shortcuts_work_after_setting_k_in_its_field(qtbot, window):
 def test_keys_that_belong_to_a_number_stay_in_its_field(qtbot, window):
     s = window.session
     edit = window.controls.reg_edit
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
-    edit.setFocus()
-    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    focus_field(qtbot, window, edit)
     edit.selectAll()
     qtbot.keyClicks(edit, "2e-5")  # "e" is an exponent here, not the E-step
     assert phases(s) == ["init"] and edit.hasFocus()
