@@ -48,6 +48,9 @@ class LoglikView(pg.PlotWidget):
             }
         )
         self._x_limit: float | None = None
+        #: Fit the y axis to the snapshots from the first M-step on.
+        self.zoom_to_climb = False
+        self._refit_y = False  # during a run: fit y anew once, not only when the curve leaves it
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.showGrid(x=True, y=True, alpha=0.15)
@@ -109,6 +112,25 @@ class LoglikView(pg.PlotWidget):
     def flush(self) -> None:
         self._throttle.flush()
 
+    def set_zoom_to_climb(self, on: bool) -> None:
+        """Fit the y axis to the climb after the first M-step (on) or to every snapshot (off).
+
+        The first M-step usually gains far more than all the others together,
+        so fitted to every snapshot the rest of the curve looks flat, and the
+        rise of each later M-step cannot be seen.
+        """
+        self.zoom_to_climb = bool(on)
+        self._refit_y = True
+        self.redraw()
+
+    def _climb_start(self, phase: np.ndarray) -> int:
+        """Index of the first snapshot the y axis fits: 0, or the first M-step's."""
+        if not self.zoom_to_climb:
+            return 0
+        m_steps = np.flatnonzero(phase == PHASE_CODES["M"])
+        # With fewer than two M-steps there is no climb after the first yet.
+        return int(m_steps[0]) if m_steps.size >= 2 else 0
+
     def redraw(self) -> None:
         series = self.series
         series.sync(self.session.history)
@@ -147,11 +169,21 @@ class LoglikView(pg.PlotWidget):
             # Redrawing the left axis and the grid is most of this plot's
             # cost, so during a run the y range changes only when the curve
             # leaves it, and then with room to grow.
-            finite = ll[np.isfinite(ll)]
+            shown = ll[self._climb_start(phase) :]
+            finite = shown[np.isfinite(shown)]
             if finite.size:
-                y_range = _y_range(float(finite.min()), float(finite.max()), vb.viewRange()[1])
+                kept = [np.inf, -np.inf] if self._refit_y else vb.viewRange()[1]
+                self._refit_y = False
+                y_range = _y_range(float(finite.min()), float(finite.max()), kept)
                 if y_range is not None:
                     vb.setYRange(*y_range, padding=0)
+        elif n and self._climb_start(phase):
+            shown = ll[self._climb_start(phase) :]
+            finite = shown[np.isfinite(shown)]
+            low, high = float(finite.min()), float(finite.max())
+            span = max(high - low, 1e-9 * max(abs(low), abs(high), 1.0))
+            # Room above for the "converged" label.
+            vb.setYRange(low - 0.05 * span, high + 0.15 * span, padding=0)
         elif n:
             vb.enableAutoRange(axis="y")
 

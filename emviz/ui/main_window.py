@@ -184,6 +184,15 @@ class MainWindow(QtWidgets.QMainWindow):
             checked=True,
         )
         a("fit", "&Fit view", "F", "Zoom to the data", lambda: sv().fit_view())
+        a(
+            "climb",
+            "Log-likelihood: &zoom to the climb",
+            "Z",
+            "Fit the log-likelihood axis to the steps after the first M-step, whose jump "
+            "otherwise flattens the slow climb that follows",
+            lambda on: self.loglik.set_zoom_to_climb(on),
+            checkable=True,
+        )
         a("keys", "&Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_keys)
 
     def _make_menus(self) -> None:
@@ -212,7 +221,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for key in ("back", "forward", "reset", "last"):
             history_menu.addAction(act[key])
         view_menu = bar.addMenu("&View")
-        for key in ("sd1", "sd2", "sd3", None, "hard", "add", None, "aspect", "fit"):
+        for key in ("sd1", "sd2", "sd3", None, "hard", "add", None, "aspect", "fit", "climb"):
             view_menu.addSeparator() if key is None else view_menu.addAction(act[key])
         #: The menus by name, for feature panels to add their actions to.
         self.menus = {"file": file_menu, "em": em_menu, "history": history_menu, "view": view_menu}

@@ -901,3 +901,33 @@ def test_a_narrow_parameter_table_scrolls_rather_than_cut_numbers(qtbot, window)
         if not scrolls:  # the columns share the whole width
             total = sum(table.columnWidth(c) for c in range(table.columnCount()))
             assert total >= table.viewport().width() - 2
+
+
+def test_zoom_to_the_climb_fits_the_log_likelihood_after_the_first_m_step(window, qtbot):
+    s = window.session
+    for _ in range(8):
+        s.step_iteration()
+    window.flush()
+    vb = window.loglik.getPlotItem().vb
+    ll = [snap.log_likelihood for snap in s.history]
+    first_m = [i for i, snap in enumerate(s.history) if snap.phase == "M"][0]
+    # Every snapshot in view: the climb after the first jump looks flat.
+    qtbot.waitUntil(
+        lambda: vb.viewRange()[1][0] <= min(ll) and vb.viewRange()[1][1] >= max(ll), timeout=2000
+    )
+    low, high = vb.viewRange()[1]
+    full_span = high - low
+    window.actions_by_key["climb"].trigger()  # View > zoom to the climb (Z)
+    window.flush()
+    low, high = vb.viewRange()[1]
+    assert low <= min(ll[first_m:]) and high >= max(ll[first_m:])
+    assert low > ll[0]  # the start and the first E-step fall below
+    assert high - low < 0.2 * full_span
+    # New steps keep to the climb; off again, every snapshot is back in view.
+    s.step_iteration()
+    window.flush()
+    low, high = vb.viewRange()[1]
+    assert low > ll[0] and high >= s.history[-1].log_likelihood
+    window.actions_by_key["climb"].trigger()
+    window.flush()
+    qtbot.waitUntil(lambda: vb.viewRange()[1][0] <= ll[0], timeout=2000)
