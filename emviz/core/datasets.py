@@ -26,6 +26,7 @@ __all__ = [
     "load_dataset",
     "make_preset",
     "sample_mixture",
+    "suggested_columns",
 ]
 
 SeedLike = int | np.random.Generator | None
@@ -73,6 +74,18 @@ _BUNDLED: dict[str, _Bundled] = {
 DATASETS: MappingProxyType[str, str] = MappingProxyType(
     {name: b.description for name, b in _BUNDLED.items()}
 )
+
+
+def suggested_columns(file_name: str) -> tuple[str, str] | None:
+    """The two columns a bundled data set is meant to be viewed by, from its file's name.
+
+    ``"iris.csv"`` gives petal length and width: its first two columns,
+    the sepal's, hardly separate the species.  None for any other name.
+    """
+    for bundled in _BUNDLED.values():
+        if bundled.file == file_name:
+            return bundled.columns
+    return None
 
 
 def load_dataset(name: str) -> LoadedPoints:

@@ -17,6 +17,8 @@ class ColumnDialog(QtWidgets.QDialog):
 
     def __init__(self, path: str, names: tuple[str, ...], parent=None) -> None:
         super().__init__(parent)
+        from emviz.core.datasets import suggested_columns
+
         self.setWindowTitle("Choose two columns")
         layout = QtWidgets.QFormLayout(self)
         layout.addRow(QtWidgets.QLabel(f"{path} has {len(names)} numeric columns."))
@@ -25,6 +27,11 @@ class ColumnDialog(QtWidgets.QDialog):
         self.x_combo.addItems(list(names))
         self.y_combo.addItems(list(names))
         self.y_combo.setCurrentIndex(1)
+        # A bundled data set's own file opens on the columns it is meant for.
+        suggested = suggested_columns(path)
+        if suggested is not None and all(c in names for c in suggested):
+            self.x_combo.setCurrentText(suggested[0])
+            self.y_combo.setCurrentText(suggested[1])
         layout.addRow("x:", self.x_combo)
         layout.addRow("y:", self.y_combo)
         buttons = QtWidgets.QDialogButtonBox(

@@ -931,3 +931,21 @@ def test_zoom_to_the_climb_fits_the_log_likelihood_after_the_first_m_step(window
     window.actions_by_key["climb"].trigger()
     window.flush()
     qtbot.waitUntil(lambda: vb.viewRange()[1][0] <= ll[0], timeout=2000)
+
+
+def test_the_column_dialog_offers_a_bundled_data_sets_own_columns(qtbot):
+    # Iris opened through File > Open showed its sepal columns, which hardly
+    # separate the species; the bundled data set is meant for the petal's.
+    from emviz.core.io import numeric_columns
+    from emviz.core.resources import resource_path
+    from emviz.ui.dialogs import ColumnDialog
+
+    names = numeric_columns(resource_path("datasets", "iris.csv"))
+    assert names[:2] == ("sepal_length_cm", "sepal_width_cm")
+    dialog = ColumnDialog("iris.csv", names)
+    qtbot.addWidget(dialog)
+    assert dialog.columns() == ("petal_length_cm", "petal_width_cm")
+    # Any other file: its first two numeric columns.
+    other = ColumnDialog("measurements.csv", names)
+    qtbot.addWidget(other)
+    assert other.columns() == names[:2]
