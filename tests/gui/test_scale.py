@@ -300,7 +300,7 @@ def test_ellipses_get_a_dark_casing_on_dense_clouds(qtbot, window, n):
     for n_std, curves in window.scatter.ellipse_curves.items():
         pen = curves[0].opts["pen"]
         casing = curves[0].opts["shadowPen"]
-        if not dense:
+        if not dense or n_std == 3:  # the 3-sd outline lies in the sparse edge
             assert casing is None
             continue
         assert casing.widthF() >= pen.widthF() + 2
