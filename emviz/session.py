@@ -113,6 +113,9 @@ class Session(QObject):
         #: The mixture the points were drawn from (generated data), else None.
         self.truth: Mixture | None = None
         self._resp_cache: tuple[int, np.ndarray | None] | None = None
+        # During a run, the newest posterior received: shown in place of one
+        # the EM process could not send (see _append and resp_at).
+        self._run_resp: np.ndarray | None = None
         # Run control: the worker and its thread are kept as attributes; a
         # dropped reference ends in "QThread: Destroyed while thread is still running".
         self._run_id = 0
@@ -133,6 +136,7 @@ class Session(QObject):
         # A run's snapshots join the history as they come; the views hear of
         # them once per frame (see FrameClock).
         self._frames = FrameClock(self._show_progress, self)
+        self.run_state_changed.connect(self._forget_run_resp)
 
     # ------------------------------------------------------------------ state
 
@@ -151,9 +155,17 @@ class Session(QObject):
         return replace(snap, resp=self.resp_at(self.index))
 
     def resp_at(self, index: int) -> np.ndarray | None:
-        """Responsibilities of snapshot ``index``, array of shape (n_samples, K) or None."""
+        """Responsibilities of snapshot ``index``, array of shape (n_samples, K) or None.
+
+        During a run, the newest snapshot's may be those of a step or two
+        before it (see :meth:`_append`); at rest they are always its own.
+        """
         if self._resp_cache is not None and self._resp_cache[0] == index:
             return self._resp_cache[1]
+        if not self.running:
+            self._run_resp = None  # let go of its ring slot
+        elif self._run_resp is not None and index == len(self.history) - 1:
+            return self._run_resp
         snap = self.history[index]
         if snap.phase == "init" or self.data is None:
             resp = None
@@ -163,6 +175,11 @@ class Session(QObject):
             resp = self._posterior(self.history[index - 1].mixture)
         self._resp_cache = (index, resp)
         return resp
+
+    def _forget_run_resp(self) -> None:
+        """At the end of a run, let go of the stand-in posterior (and its ring slot)."""
+        if not self.running:
+            self._run_resp = None
 
     @property
     def at_end(self) -> bool:
@@ -447,7 +464,7 @@ class Session(QObject):
         first = next(iterate_em(None, mixture, data=self.data, **self._em_kwargs()))
         self.history = [first]
         self.index = 0
-        self._resp_cache = None
+        self._resp_cache = self._run_resp = None
 
     def _em_kwargs(self) -> dict:
         s = self.settings
@@ -525,7 +542,7 @@ class Session(QObject):
         self.settings = settings
         self.history = [snap.without_resp() for snap in snapshots]
         self.index = len(self.history) - 1
-        self._resp_cache = None
+        self._resp_cache = self._run_resp = None
         if changed:
             self.settings_changed.emit()
         self.history_changed.emit()
@@ -570,9 +587,15 @@ class Session(QObject):
         # responsibilities (see emviz.em_process): they are recomputed if shown.
         if snap.resp is not None or snap.phase == "init":
             self._resp_cache = (self.index, snap.resp)
+            self._run_resp = snap.resp if self.running else None
         else:
-            # Let go of the posterior shown before now, not when another one
-            # is cached: from the EM process it holds a slot of its ring.
+            # During a run the newest posterior received stands in for this
+            # one: computing it here, on the GUI thread, took 150 ms and
+            # 80 MB at a million points and ten components, a stall and the
+            # window's memory peak, for colours that change by a step.  At
+            # rest (resp_at) it is computed.  The posterior shown before is
+            # let go of now, not when another is cached: from the EM process
+            # it holds a slot of its ring.
             self._resp_cache = None
 
     # ---------------------------------------------------------------- stepping
