@@ -36,12 +36,14 @@ without drawing (500 half-steps at N = 1e4), it
    that set up each run (going back to the first snapshot) are drawn before
    the clock starts.
 
-Then, in a fresh process (so its peak RSS is its own), it runs
-``--memory-half-steps`` half-steps at the largest N in the window and reports
-(MB = 2**20 bytes):
+Then, in a fresh process, it runs ``--memory-half-steps`` half-steps at the
+largest N in the window and reports (MB = 2**20 bytes):
 
-- ``peak_mb``, ``child_mb``: the peak resident memory (``getrusage`` maxrss,
-  exact high-water marks) of the window's process and of the EM process.
+- ``peak_mb``, ``child_mb``: the peak resident memory (``VmHWM`` in
+  /proc/<pid>/status, exact high-water marks; the EM process's read every
+  10 ms) of the window's process and of the EM process.  Not ``getrusage``'s
+  maxrss, which Linux carries over from parent to child across fork and
+  exec: the fresh process reported the timing runs' own size as its peak.
   Each counts the shared memory it maps (the responsibilities ring and the
   points), so their sum counts it twice;
 - ``shared_mb``: the most shared memory the EM process had resident
@@ -74,7 +76,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -351,17 +352,36 @@ def _child_pids() -> list[int]:
     return pids
 
 
+def peak_rss_kb(pid: int | str = "self") -> int:
+    """VmHWM of a process: its peak RSS, in kB (0 if it has gone).
+
+    Not getrusage's ru_maxrss: Linux carries that over from the parent
+    across fork and exec, so in the memory run started by the timing runs it
+    read the timing runs' own size (776 MB for a window that peaked at 492).
+    """
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 class MemorySampler:
     """Samples the memory of this process and its children every 10 ms, on a thread.
 
     ``total_kb`` is the largest sum seen of their RssAnon and RssFile plus
     the largest RssShmem among them (shared memory counted once),
-    ``shared_kb`` the largest RssShmem of a child (the EM process).
+    ``shared_kb`` the largest RssShmem of a child (the EM process),
+    ``child_peak_kb`` the largest VmHWM (peak RSS) of a child.
     """
 
     def __init__(self) -> None:
         self.total_kb = 0
         self.shared_kb = 0
+        self.child_peak_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -387,6 +407,7 @@ class MemorySampler:
                 private += child_private
                 shared = max(shared, child_shared)
                 self.shared_kb = max(self.shared_kb, child_shared)
+                self.child_peak_kb = max(self.child_peak_kb, peak_rss_kb(pid))
             self.total_kb = max(self.total_kb, private + shared)
 
     def start(self) -> None:
@@ -408,9 +429,9 @@ def memory_run(n: int, n_half_steps: int) -> dict:
     history = len(window.session.history)
     in_process = window.session.em_process is not None
     sampler.stop()
-    window.close()  # ends the EM process too, so its peak is counted below
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    peak_mb = peak_rss_kb() / 1024.0
+    window.close()
+    child_mb = sampler.child_peak_kb / 1024.0
     return {
         "peak_mb": peak_mb,
         "child_mb": child_mb if in_process else 0.0,
