@@ -136,7 +136,6 @@ class Session(QObject):
         # A run's snapshots join the history as they come; the views hear of
         # them once per frame (see FrameClock).
         self._frames = FrameClock(self._show_progress, self)
-        self.run_state_changed.connect(self._forget_run_resp)
 
     # ------------------------------------------------------------------ state
 
@@ -162,10 +161,8 @@ class Session(QObject):
         """
         if self._resp_cache is not None and self._resp_cache[0] == index:
             return self._resp_cache[1]
-        if not self.running:
-            self._run_resp = None  # let go of its ring slot
-        elif self._run_resp is not None and index == len(self.history) - 1:
-            return self._run_resp
+        if self._run_resp is not None and index == len(self.history) - 1:
+            return self._run_resp  # only during a run, see _end_run
         snap = self.history[index]
         if snap.phase == "init" or self.data is None:
             resp = None
@@ -175,11 +172,6 @@ class Session(QObject):
             resp = self._posterior(self.history[index - 1].mixture)
         self._resp_cache = (index, resp)
         return resp
-
-    def _forget_run_resp(self) -> None:
-        """At the end of a run, let go of the stand-in posterior (and its ring slot)."""
-        if not self.running:
-            self._run_resp = None
 
     @property
     def at_end(self) -> bool:
@@ -832,13 +824,19 @@ class Session(QObject):
         self.snapshot_changed.emit()
 
     def _stop_worker(self) -> None:
-        self._frames.flush()
         if self.control is not None:
             self.control.cancel()
         # Snapshots already queued from this run are ignored from now on.
         self._run_id += 1
+        self._end_run()
+
+    def _end_run(self) -> None:
+        """A run is over: its last frame drawn, its control and its stand-in
+        posterior (and so the ring slot that holds it) let go."""
+        self._frames.flush()
         self.running = False
         self.control = self.worker = None
+        self._run_resp = None
 
     @Slot(int, object)
     def _on_snapshot(self, run_id: int, snap: Snapshot) -> None:
@@ -869,9 +867,7 @@ class Session(QObject):
     def _on_worker_finished(self, run_id: int, reason: str) -> None:
         if run_id != self._run_id or not self.running:
             return
-        self._frames.flush()
-        self.running = False
-        self.control = self.worker = None
+        self._end_run()
         self.run_state_changed.emit()
         if reason == "converged":
             self.message.emit(f"converged after {self.history[self.index].iteration} iterations")
