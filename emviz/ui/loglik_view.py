@@ -165,27 +165,29 @@ class LoglikView(pg.PlotWidget):
             if np.isfinite(ll[0]) and abs(ll[0]) >= 1e5:
                 half = 1e-3 * abs(ll[0])
             vb.setYRange(ll[0] - half, ll[0] + half, padding=0)
-        elif n and running:
+            return
+        start = self._climb_start(phase)
+        if n and not running and not start:
+            vb.enableAutoRange(axis="y")
+            return
+        shown = ll[start:]
+        finite = shown[np.isfinite(shown)]
+        if not finite.size:
+            return
+        low, high = float(finite.min()), float(finite.max())
+        if running:
             # Redrawing the left axis and the grid is most of this plot's
             # cost, so during a run the y range changes only when the curve
             # leaves it, and then with room to grow.
-            shown = ll[self._climb_start(phase) :]
-            finite = shown[np.isfinite(shown)]
-            if finite.size:
-                kept = [np.inf, -np.inf] if self._refit_y else vb.viewRange()[1]
-                self._refit_y = False
-                y_range = _y_range(float(finite.min()), float(finite.max()), kept)
-                if y_range is not None:
-                    vb.setYRange(*y_range, padding=0)
-        elif n and self._climb_start(phase):
-            shown = ll[self._climb_start(phase) :]
-            finite = shown[np.isfinite(shown)]
-            low, high = float(finite.min()), float(finite.max())
-            span = max(high - low, 1e-9 * max(abs(low), abs(high), 1.0))
-            # Room above for the "converged" label.
+            kept = [np.inf, -np.inf] if self._refit_y else vb.viewRange()[1]
+            self._refit_y = False
+            y_range = _y_range(low, high, kept)
+            if y_range is not None:
+                vb.setYRange(*y_range, padding=0)
+        else:
+            # The climb at rest, with room above for the "converged" label.
+            span = _span(low, high)
             vb.setYRange(low - 0.05 * span, high + 0.15 * span, padding=0)
-        elif n:
-            vb.enableAutoRange(axis="y")
 
     def index_at(self, x: float) -> int:
         n = len(self.session.history)
@@ -210,8 +212,13 @@ def _y_range(low: float, high: float, shown: list[float]) -> tuple[float, float]
     """
     if shown[0] <= low and high <= shown[1]:
         return None
-    span = max(high - low, 1e-9 * max(abs(low), abs(high), 1.0))
+    span = _span(low, high)
     return low - 0.05 * span, high + 0.3 * span
+
+
+def _span(low: float, high: float) -> float:
+    """``high - low``, or a sliver of their size when they coincide."""
+    return max(high - low, 1e-9 * max(abs(low), abs(high), 1.0))
 
 
 def _x_limit(n: int, running: bool) -> float:
