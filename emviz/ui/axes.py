@@ -13,7 +13,7 @@ import math
 
 import pyqtgraph as pg
 
-__all__ = ["CompactAxis", "compact_tick_strings"]
+__all__ = ["CompactAxis", "compact_exponent", "compact_tick_strings"]
 
 # Magnitudes at or above this are written in scientific notation.
 _SCIENTIFIC_FROM = 1e5
@@ -21,7 +21,7 @@ _SCIENTIFIC_FROM = 1e5
 _SCIENTIFIC_BELOW = 1e-3
 
 
-def _compact_exponent(text: str) -> str:
+def compact_exponent(text: str) -> str:
     """'-1.5e+06' -> '-1.5e6', '2.0e-05' -> '2.0e-5'."""
     mantissa, _, exponent = text.partition("e")
     if not exponent:
@@ -68,7 +68,7 @@ def compact_tick_strings(values: list[float], spacing: float) -> list[str]:
         # Digits of the mantissa after the point: down to the spacing's
         # leading digit, so that neighbouring labels differ.
         decimals = max(0, math.floor(math.log10(size)) - lead + extra)
-        out.append(_compact_exponent(f"{v:.{decimals}e}"))
+        out.append(compact_exponent(f"{v:.{decimals}e}"))
     return out
 
 

@@ -10,6 +10,7 @@ from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
 from emviz.session import Session
+from emviz.ui.axes import compact_exponent
 from emviz.ui.palette import PALETTE, qcolor
 from emviz.ui.style import style_plot
 from emviz.ui.throttle import RedrawThrottle
@@ -30,8 +31,7 @@ def _fmt(v: float) -> str:
     """
     text = f"{v:.3g}"
     if math.isfinite(v) and v != 0 and (abs(v) < 0.01 or "e" in text):
-        mantissa, _, exponent = f"{v:.2e}".partition("e")
-        return f"{mantissa}e{int(exponent)}"
+        return compact_exponent(f"{v:.2e}")
     return text
 
 
