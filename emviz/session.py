@@ -14,7 +14,7 @@ the previous snapshot's mixture (what the M-step used).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,37 +22,20 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from emviz.core.em import PreparedData, Snapshot, e_step_prepared, iterate_em, prepare
 from emviz.core.errors import EmvizError
-from emviz.core.init import INIT_METHODS, initialize
+from emviz.core.init import initialize
 from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
-from emviz.core.mixture import COV_TYPES, Mixture
+from emviz.core.mixture import Mixture
+from emviz.core.settings import MAX_COMPONENTS, Settings
 from emviz.em_process import EMProcess, shared_bytes, shared_memory_room
 from emviz.frame_clock import FrameClock
 from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl, thread_for
 
-__all__ = ["MAX_COMPONENTS", "PROCESS_MIN_POINTS", "Session", "Settings"]
-
-MAX_COMPONENTS = 10
+__all__ = ["PROCESS_MIN_POINTS", "Session"]
 
 #: Runs on at least this many points go to the EM process
 #: (:mod:`emviz.em_process`), where drawing cannot slow them down; smaller
 #: runs finish in a blink on a thread and spare the process's start-up.
 PROCESS_MIN_POINTS = 5_000
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the user chose. Changing the first four re-initialises."""
-
-    n_components: int = 2
-    cov_type: str = "full"
-    init: str = "kmeans++"
-    seed: int = 0
-    reg_covar: float = 1e-6
-    tol: float = 1e-6
-    max_iter: int = 500
-
-
-_REINIT_FIELDS = ("n_components", "cov_type", "init", "seed")
 
 
 class Session(QObject):
@@ -404,13 +387,12 @@ class Session(QObject):
     def update_settings(self, **changes) -> bool:
         """Change settings; K, cov_type, init or seed re-initialise (keeping the data)."""
         try:
-            new = replace(self.settings, **changes)
-            _check_settings(new)
+            new = self.settings.changed(**changes)
         except (TypeError, ValueError) as exc:
             return self._report(exc)
         if new == self.settings:
             return True
-        reinit = any(getattr(new, f) != getattr(self.settings, f) for f in _REINIT_FIELDS)
+        reinit = self.settings.reinitialises(new)
         if reinit and self.data is not None:
             try:
                 mixture = self._initial_mixture(self.data, new)
@@ -921,18 +903,3 @@ def _raw_points(X: object) -> np.ndarray:
         raise EmvizError("no points")
     raw.setflags(write=False)
     return raw
-
-
-def _check_settings(s: Settings) -> None:
-    if not 1 <= int(s.n_components) <= MAX_COMPONENTS:
-        raise EmvizError(f"K must be between 1 and {MAX_COMPONENTS}; got {s.n_components}")
-    if s.cov_type not in COV_TYPES:
-        raise EmvizError(f"unknown covariance type {s.cov_type!r}")
-    if s.init not in INIT_METHODS:
-        raise EmvizError(f"unknown initialisation {s.init!r}")
-    if not (s.reg_covar >= 0 and np.isfinite(s.reg_covar)):
-        raise EmvizError(f"reg_covar must be a non-negative number; got {s.reg_covar}")
-    if not (s.tol > 0 and np.isfinite(s.tol)):
-        raise EmvizError(f"tol must be a positive number; got {s.tol}")
-    if int(s.max_iter) < 1:
-        raise EmvizError(f"max_iter must be at least 1; got {s.max_iter}")

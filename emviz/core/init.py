@@ -16,10 +16,8 @@ from emviz.core.em import PreparedData, m_step_prepared, prepare
 from emviz.core.errors import EmvizError
 from emviz.core.kmeans import iterate_kmeans
 from emviz.core.mixture import Mixture, check_cov_type
+from emviz.core.settings import INIT_METHODS
 from emviz.core.validation import check_n_components, check_reg_covar
-
-#: The initialisation methods, in the order a user interface offers them.
-INIT_METHODS: tuple[str, ...] = ("kmeans++", "kmeans", "random_from_data", "random_resp")
 
 _KMEANS_MAX_ITER = 100
 

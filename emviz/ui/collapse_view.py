@@ -24,7 +24,7 @@ from PySide6.QtCore import Signal
 
 from emviz.core.geometry import ellipse_points
 from emviz.core.mixture import Mixture
-from emviz.session import MAX_COMPONENTS
+from emviz.core.settings import MAX_COMPONENTS
 from emviz.ui.palette import qcolor
 from emviz.ui.style import LINE_WIDTH, style_plot
 from emviz.ui.throttle import RedrawThrottle

@@ -22,9 +22,9 @@ from PySide6.QtCore import Signal, Slot
 from emviz.core.em import PreparedData, iterate_em
 from emviz.core.kmeans import iterate_kmeans
 from emviz.core.mixture import Mixture
-from emviz.session import MAX_COMPONENTS
+from emviz.core.settings import MAX_COMPONENTS
+from emviz.runs.tasks import BackgroundTask
 from emviz.ui.palette import qcolor
-from emviz.ui.restarts_view import BackgroundTask
 from emviz.ui.style import style_plot
 
 __all__ = ["ALGORITHMS", "ComparePaths", "CompareView", "compute_paths"]

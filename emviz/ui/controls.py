@@ -7,7 +7,8 @@ from PySide6.QtCore import Qt
 
 from emviz.core.init import INIT_METHODS
 from emviz.core.mixture import COV_TYPES
-from emviz.session import MAX_COMPONENTS, Session
+from emviz.core.settings import MAX_COMPONENTS
+from emviz.session import Session
 
 __all__ = ["DELAYS", "ControlPanel"]
 

@@ -26,7 +26,8 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from emviz.core.em import aic, bic, iterate_em
 from emviz.core.mixture import Mixture
 from emviz.core.restarts import run_restarts
-from emviz.session import MAX_COMPONENTS, Session
+from emviz.core.settings import MAX_COMPONENTS
+from emviz.session import Session
 from emviz.ui.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
 from emviz.worker import thread_for
 

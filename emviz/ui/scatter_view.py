@@ -8,7 +8,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
 from emviz.core.geometry import ellipses_points
-from emviz.session import MAX_COMPONENTS, Session
+from emviz.core.settings import MAX_COMPONENTS
+from emviz.session import Session
 from emviz.ui.palette import GREY, PALETTE, blend, qcolor
 from emviz.ui.points import PointCloudItem, quantize
 from emviz.ui.style import LINE_WIDTH, set_axis_labels, style_plot

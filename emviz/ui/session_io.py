@@ -96,7 +96,7 @@ def apply_session_file(window, sf: SessionFile, *, with_history: bool = True) ->
     window's session is untouched.  ``with_history=False`` shows only the
     starting mixture (the headless export steps on from there itself).
     """
-    from emviz.session import Settings
+    from emviz.core.settings import Settings
 
     s = window.session
     try:

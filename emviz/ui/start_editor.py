@@ -23,7 +23,7 @@ from PySide6 import QtCore
 from PySide6.QtCore import QObject, Signal
 
 from emviz.core.mixture import Mixture
-from emviz.session import MAX_COMPONENTS
+from emviz.core.settings import MAX_COMPONENTS
 from emviz.ui.palette import qcolor
 
 __all__ = ["N_STD", "StartEditor", "axis_covariance", "constrain"]

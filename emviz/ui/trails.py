@@ -14,7 +14,8 @@ import numpy as np
 import pyqtgraph as pg
 
 from emviz.core.geometry import ellipse_points
-from emviz.session import MAX_COMPONENTS, Session
+from emviz.core.settings import MAX_COMPONENTS
+from emviz.session import Session
 from emviz.ui.palette import qcolor
 from emviz.ui.throttle import RedrawThrottle
 

@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emviz.core.em import e_step_prepared
 from emviz.core.geometry import ellipse_points
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors
-from emviz.session import MAX_COMPONENTS
+from emviz.core.settings import MAX_COMPONENTS
 from emviz.ui.palette import qcolor
 from emviz.ui.throttle import RedrawThrottle
 
