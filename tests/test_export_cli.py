@@ -1,4 +1,4 @@
-"""The GIF encoder, and ``emviz export`` run as a user runs it (a subprocess, offscreen)."""
+"""``emviz export`` run as a user runs it (a subprocess, offscreen)."""
 
 from __future__ import annotations
 
@@ -11,57 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emviz.export import _pack_codes, encode_gif, lzw_encode, median_cut, quantize_frames
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# ---------------------------------------------------------------------------- GIF encoder
-
-
-def reference_lzw(data: bytes, min_code_size: int) -> bytes:
-    """The textbook pixel-by-pixel GIF LZW, to check the run-skipping encoder against."""
-    clear = 1 << min_code_size
-    eoi = clear + 1
-    codes, widths = [clear], [min_code_size + 1]
-    table: dict[int, int] = {}
-    width, next_code = min_code_size + 1, eoi + 1
-    prefix = data[0]
-    for c in data[1:]:
-        key = (prefix << 8) | c
-        if key in table:
-            prefix = table[key]
-            continue
-        codes.append(prefix)
-        widths.append(width)
-        if next_code < 4096:
-            table[key] = next_code
-            next_code += 1
-            if next_code > (1 << width) and width < 12:
-                width += 1
-        else:
-            codes.append(clear)
-            widths.append(width)
-            table, width, next_code = {}, min_code_size + 1, eoi + 1
-        prefix = c
-    codes += [prefix, eoi]
-    widths += [width, width]
-    return _pack_codes(np.array(codes), np.array(widths))
-
-
-def test_lzw_equals_the_textbook_encoder_on_runs_and_noise():
-    rng = np.random.default_rng(0)
-    for _ in range(60):
-        n = int(rng.integers(1, 30000))
-        k = int(rng.choice([2, 4, 16, 200, 256]))
-        mcs = max(2, int(np.ceil(np.log2(k))))
-        values = rng.integers(0, k, n // 2 + 1)
-        lengths = rng.geometric(float(rng.choice([0.005, 0.05, 0.5, 0.95])), len(values))
-        data = np.repeat(values, lengths)[:n].astype(np.uint8).tobytes()
-        assert lzw_encode(data, mcs) == reference_lzw(data, mcs)
-
-
 def decode_gif(data: bytes):
+    """(frame count Qt reads, the frames as QImages): the GIF as another reader sees it."""
     from PySide6 import QtCore, QtGui
 
     buffer = QtCore.QBuffer()
@@ -82,52 +36,6 @@ def rgb(image) -> np.ndarray:
     from emviz.export import qimage_to_rgb
 
     return qimage_to_rgb(image)
-
-
-@pytest.mark.parametrize(
-    "n_colours, size, optimize",
-    [(2, (7, 5), True), (4, (61, 33), True), (255, (180, 120), True), (256, (180, 120), False),
-     (16, (1, 1), True), (200, (300, 7), True)],
-)  # fmt: skip
-def test_gif_decodes_to_exactly_the_pixels_encoded(qapp, n_colours, size, optimize):
-    rng = np.random.default_rng(n_colours)
-    palette = rng.integers(0, 256, (n_colours, 3)).astype(np.uint8)
-    w, h = size
-    frames = [rng.integers(0, n_colours, (h, w)).astype(np.uint8)]
-    for i in range(4):
-        frame = frames[-1].copy()
-        if i == 1:
-            pass  # an unchanged frame
-        else:
-            y, x = rng.integers(0, h), rng.integers(0, w)
-            frame[y : y + h // 2 + 1, x : x + w // 3 + 1] = rng.integers(0, n_colours)
-        frames.append(frame)
-    data = encode_gif(palette, frames, [40, 50, 60, 70, 2000], optimize=optimize)
-    assert data[:6] == b"GIF89a" and data[-1:] == b"\x3b"
-    count, images = decode_gif(data)
-    assert count == len(frames) == len(images)
-    for frame, image in zip(frames, images, strict=True):
-        assert (image.width(), image.height()) == (w, h)
-        assert np.array_equal(rgb(image), palette[frame])
-
-
-def test_quantized_frames_stay_close_and_few_colours_stay_exact(qapp):
-    rng = np.random.default_rng(1)
-    few = rng.integers(0, 256, (12, 3)).astype(np.uint8) & 0xF8  # one colour per bin
-    frames = [few[rng.integers(0, 12, (40, 50))] for _ in range(3)]
-    palette, indexed = quantize_frames(frames)
-    for frame, idx in zip(frames, indexed, strict=True):
-        assert np.array_equal(palette[idx], frame)
-    smooth = np.dstack([*np.meshgrid(np.arange(256), np.arange(256)), np.full((256, 256), 128)])
-    palette, (idx,) = quantize_frames([smooth.astype(np.uint8)])
-    assert len(palette) <= 255
-    assert np.abs(palette[idx].astype(int) - smooth).max() <= 24
-
-
-def test_median_cut_keeps_few_colours():
-    colours = np.array([[0, 0, 0], [255, 255, 255], [10, 20, 30]])
-    assert np.array_equal(median_cut(colours, np.ones(3), 8), colours)
-    assert len(median_cut(np.random.default_rng(0).random((500, 3)) * 255, np.ones(500), 16)) == 16
 
 
 # ---------------------------------------------------------------------------- the command line
