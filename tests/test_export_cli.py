@@ -132,3 +132,83 @@ def test_desktop_options_are_handled_before_qt(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "applications" / "emviz.desktop").is_file()
+
+
+def _box_centre(values: list[tuple[float, float]]) -> np.ndarray:
+    xy = np.array(values)
+    return (xy.min(axis=0) + xy.max(axis=0)) / 2
+
+
+def test_export_cli_svg_is_all_vectors(tmp_path):
+    import re
+    import xml.etree.ElementTree as ET
+
+    out = run_cli("--dataset", "old_faithful", "--k", "2", "--init", "random_from_data",
+                  "--seed", "3", "--steps", "6", "--size", "640x480",
+                  "--out", str(tmp_path / "v.svg"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    svg = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(tmp_path / "v.svg").getroot()
+    assert (root.get("width"), root.get("height")) == ("640", "480")
+    # No embedded bitmap: the ellipses, means, axes and text were 10 images.
+    assert not list(root.iter(f"{svg}image"))
+    assert "data:image" not in (tmp_path / "v.svg").read_text()
+    assert len(list(root.iter(f"{svg}circle"))) == 272  # the points
+
+    # Axis labels and tick labels are text.
+    texts = {"".join(t.itertext()).strip() for t in root.iter(f"{svg}text")}
+    assert {"eruptions_min", "waiting_min"} <= texts
+    assert {"2", "3", "4", "5", "60", "80"} <= texts
+
+    # Each component: three ellipse outlines (1, 2, 3 standard deviations) and
+    # a "+" for its mean, in its colour and in pixels (no scaling matrix left
+    # for a renderer without non-scaling strokes to thicken the pen by).
+    pair = re.compile(r"(-?[\d.e+-]+),(-?[\d.e+-]+)")
+    ellipses: dict[str, list] = {}
+    means: dict[str, np.ndarray] = {}
+    for group in root.iter(f"{svg}g"):
+        a, b, c, d = (
+            float(v)
+            for v in re.findall(r"[-\d.e+]+", group.get("transform", "matrix(1,0,0,1,0,0)"))[:4]
+        )
+        for path in group.findall(f"{svg}path"):
+            points = [(float(x), float(y)) for x, y in pair.findall(path.get("d"))]
+            if path.get("vector-effect") == "non-scaling-stroke":
+                assert (a, b, c, d) == (1, 0, 0, 1), "a thin line left in data coordinates"
+            if len(points) > 50 and group.get("fill") == "none":
+                ellipses.setdefault(group.get("stroke"), []).append(points)
+            elif len(points) == 13 and group.get("fill") not in (None, "none"):
+                means[group.get("fill")] = _box_centre(points)
+    assert len(means) == 2 and set(ellipses) == set(means)
+    for colour, centre in means.items():
+        assert len(ellipses[colour]) == 3
+        sizes = []
+        for points in ellipses[colour]:
+            np.testing.assert_allclose(_box_centre(points), centre, atol=1.0)
+            sizes.append(np.ptp(np.array(points), axis=0))
+        assert (np.diff(np.array(sizes)[:, 0]) != 0).all()  # three different sizes
+
+    # Every line is at least partly inside the clip it is drawn with (an axis
+    # drawn with the clip of the plot area or of a label would vanish).
+    clips = {}
+    for clip in root.iter(f"{svg}clipPath"):
+        xy = np.array(pair.findall(clip.find(f"{svg}path").get("d")), dtype=float)
+        clips[clip.get("id")] = (xy.min(axis=0), xy.max(axis=0))
+    checked = 0
+    for outer in root.iter(f"{svg}g"):
+        ref = re.fullmatch(r"url\(#(.+)\)", outer.get("clip-path", ""))
+        if ref is None:
+            continue
+        lo, hi = clips[ref[1]]
+        for inner in outer.iter(f"{svg}g"):
+            a, b, c, d, e, f = (
+                float(v)
+                for v in re.findall(r"[-\d.e+]+", inner.get("transform", "matrix(1,0,0,1,0,0)"))
+            )
+            if (a, b, c, d) != (1, 0, 0, 1):
+                continue
+            for line in inner.findall(f"{svg}polyline"):
+                xy = np.array(pair.findall(line.get("points")), dtype=float) + (e, f)
+                assert (xy.max(axis=0) >= lo - 1).all() and (xy.min(axis=0) <= hi + 1).all()
+                checked += 1
+    assert checked > 20  # the grid lines and the axis lines

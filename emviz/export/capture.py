@@ -6,12 +6,15 @@ Everything here reads a main window's public handles: ``window.scatter``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtSvg import QSvgGenerator
 
 from emviz.export.writers import ExportCancelled
@@ -125,51 +128,147 @@ def _vector_points_item(cloud):
     return item
 
 
-def export_svg(window, path) -> Path:
-    """The scatter plot as shown, as an SVG drawing: points, ellipses, axes and text as vectors.
+@contextmanager
+def _drawn_as_vectors(view) -> Iterator[None]:
+    """While inside, every item of ``view``'s scene paints vectors, not pixmaps.
 
-    Qt's QSvgGenerator paints the view (pyqtgraph's SVGExporter cannot read
-    the paths that Qt 6.11 writes); the points are drawn as circles for it.
-    The size is in pixels, ``width`` and ``height`` of the view.
+    Qt's item cache (``DeviceCoordinateCache``, which the axes and the ellipses
+    use to redraw fast) paints an item as a bitmap of itself, and pyqtgraph's
+    scatter items (the means) stamp their symbols from a pixmap atlas unless
+    they are told they are being exported.  Both are turned off here and put
+    back afterwards; the point cloud, which draws from a pixmap atlas or a
+    raster, is replaced by circles (:func:`_vector_points_item`).
     """
-    import re
-
-    window.flush()
-    view = window.scatter
-    w, h = view.width(), view.height()
-    generator = QSvgGenerator()
-    generator.setFileName(str(path))
-    generator.setSize(QtCore.QSize(w, h))
-    generator.setViewBox(QtCore.QRect(0, 0, w, h))
-    generator.setTitle("emviz")
-    if window.session.history:
-        generator.setDescription(caption_text(window.session, window.session.index))
     cloud = view.points
     vector = _vector_points_item(cloud)
     view.addItem(vector, ignoreBounds=True)
     was_visible = cloud.isVisible()
     cloud.setVisible(False)
-    painter = QtGui.QPainter()
+    items = view.scene().items()
+    caches = [item.cacheMode() for item in items]
+    exporting = [item for item in items if hasattr(item, "setExportMode")]
     try:
-        if not painter.begin(generator):
-            raise OSError(f"cannot write {path}")
-        try:
-            view.render(painter)
-        finally:
-            painter.end()
+        for item in items:
+            item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
+        for item in exporting:
+            item.setExportMode(True, {"antialias": True})
+        yield
     finally:
+        for item in exporting:
+            item.setExportMode(False)
+        for item, mode in zip(items, caches, strict=True):
+            item.setCacheMode(mode)
         view.removeItem(vector)
         cloud.setVisible(was_visible)
+
+
+def export_svg(window, path) -> Path:
+    """The scatter plot as shown, as an SVG drawing: points, ellipses, means, axes,
+    ticks and text as vector elements (no embedded bitmap).
+
+    Qt's QSvgGenerator paints the view (pyqtgraph's SVGExporter cannot read
+    the paths that Qt 6.11 writes) with every item drawn as vectors (see
+    :func:`_drawn_as_vectors`), and the lines drawn in data coordinates are
+    then mapped to pixels (see :func:`_flatten_thin_strokes`). The size is in
+    pixels, ``width`` and ``height`` of the view.
+    """
+    window.flush()
+    view = window.scatter
+    w, h = view.width(), view.height()
+    # SVG 1.1 has clip paths: the view box clips the ellipses to the plot.
+    generator = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)
+    generator.setFileName(str(path))
+    generator.setSize(QtCore.QSize(w, h))
+    generator.setViewBox(QtCore.QRect(0, 0, w, h))
+    # The axes replay QPictures recorded at the screen's resolution, and fonts
+    # are sized in points: the drawing must have the same dots per inch.
+    generator.setResolution(view.logicalDpiX())
+    generator.setTitle("emviz")
+    if window.session.history:
+        generator.setDescription(caption_text(window.session, window.session.index))
+    # The view is recorded, then replayed into the SVG: painted straight in,
+    # an item drawn after a clipped one (an axis after the plot area) is
+    # written with that item's clip path, while a replay states every clip.
+    picture = QtGui.QPicture()
+    recorder = QtGui.QPainter(picture)
+    try:
+        with _drawn_as_vectors(view):
+            view.render(recorder)
+    finally:
+        recorder.end()
+    painter = QtGui.QPainter()
+    if not painter.begin(generator):
+        raise OSError(f"cannot write {path}")
+    try:
+        picture.play(painter)
+    finally:
+        painter.end()
     target = Path(path)
     if not target.is_file() or target.stat().st_size == 0:
         raise OSError(f"cannot write {path}")
+    tree = ET.parse(target)
+    root = tree.getroot()
     # Width and height in pixels rather than Qt's millimetres.
-    text = target.read_text(encoding="utf-8")
-    head, sep, rest = text.partition("viewBox=")
-    head = re.sub(r'width="[^"]*"', f'width="{w}"', head, count=1)
-    head = re.sub(r'height="[^"]*"', f'height="{h}"', head, count=1)
-    target.write_text(head + sep + rest, encoding="utf-8")
+    root.set("width", str(w))
+    root.set("height", str(h))
+    _flatten_thin_strokes(root)
+    tree.write(target, encoding="UTF-8", xml_declaration=True)
     return target
+
+
+_SVG = "{http://www.w3.org/2000/svg}"
+ET.register_namespace("", _SVG[1:-1])
+ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_MATRIX = re.compile(
+    rf"matrix\(({_NUMBER}),({_NUMBER}),({_NUMBER}),({_NUMBER}),({_NUMBER}),({_NUMBER})\)"
+)
+_PAIR = re.compile(rf"({_NUMBER}),({_NUMBER})")
+
+
+def _flatten_thin_strokes(root: ET.Element) -> None:
+    """Map lines drawn with a thin (cosmetic) pen to view pixels, dropping their scaling.
+
+    pyqtgraph draws curves in data coordinates with a pen whose width is in
+    pixels; Qt writes them as a group scaled by the data-to-pixel matrix
+    (e.g. ``matrix(178.8,0,0,-9.0,...)``) with ``vector-effect="non-scaling-stroke"``.
+    Renderers without that SVG 2 property (librsvg, many slide programs) then
+    draw the pen 178 pixels wide.  Each such group whose children are all
+    thin-pen paths or polylines of absolute M, L, C and Z commands gets its
+    points mapped by the matrix, ``(x, y) -> (a x + c y + e, b x + d y + f)``,
+    and loses the matrix: the same drawing in plain pixel coordinates.
+    """
+    lines = {f"{_SVG}path", f"{_SVG}polyline", f"{_SVG}polygon"}
+    for group in root.iter(f"{_SVG}g"):
+        match = _MATRIX.fullmatch(group.get("transform", ""))
+        children = list(group)
+        if match is None or not children:
+            continue
+        matrix = tuple(float(v) for v in match.groups())
+        if matrix[:4] == (1.0, 0.0, 0.0, 1.0):
+            continue  # a shift: every renderer draws the pen as it is
+        if any(
+            child.tag not in lines or child.get("vector-effect") != "non-scaling-stroke"
+            for child in children
+        ):
+            continue
+        if any(
+            child.tag == f"{_SVG}path" and re.search(r"[A-BD-KN-Ya-z]", child.get("d", ""))
+            for child in children
+        ):
+            continue  # a command other than M, L, C, Z: left as Qt wrote it
+
+        for child in children:
+            key = "d" if child.tag == f"{_SVG}path" else "points"
+            child.set(key, _PAIR.sub(lambda m, t=matrix: _mapped_pair(m, t), child.get(key, "")))
+        group.set("transform", "matrix(1,0,0,1,0,0)")
+
+
+def _mapped_pair(pair: re.Match, matrix: tuple[float, ...]) -> str:
+    """The point "x,y" of ``pair`` mapped by the SVG matrix (a, b, c, d, e, f)."""
+    a, b, c, d, e, f = matrix
+    x, y = float(pair[1]), float(pair[2])
+    return f"{a * x + c * y + e:.6g},{b * x + d * y + f:.6g}"
 
 
 def capture_frames(
