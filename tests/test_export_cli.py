@@ -212,3 +212,33 @@ def test_export_cli_svg_is_all_vectors(tmp_path):
                 assert (xy.max(axis=0) >= lo - 1).all() and (xy.min(axis=0) <= hi + 1).all()
                 checked += 1
     assert checked > 20  # the grid lines and the axis lines
+
+
+def test_export_cli_writes_mp4_that_reads_back(tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    from tests.test_export_writers import read_mp4
+
+    out = run_cli("--dataset", "old_faithful", "--k", "2", "--steps", "2", "--size", "160x120",
+                  "--frame-ms", "80", "--out", str(tmp_path / "run.mp4"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "3 frames" in out.stdout
+    frames, (w, h) = read_mp4(tmp_path / "run.mp4")
+    assert w == 160 and h > 120  # with the caption band
+    # 25 frames a second: 80 ms is 2 frames; the last frame stays 2.5 s, 62 frames.
+    assert len(frames) == 2 + 2 + 62
+
+
+def test_export_cli_mp4_without_the_video_extra_says_what_to_install(tmp_path):
+    code = (
+        "import sys; sys.modules['imageio_ffmpeg'] = None\n"
+        "from emviz.export.command import main_export\n"
+        "sys.exit(main_export(['--dataset', 'iris', '--out', "
+        f"{str(tmp_path / 'run.mp4')!r}]))\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 1
+    assert "pip install 'emviz[video]'" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "run.mp4").exists()

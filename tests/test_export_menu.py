@@ -1,0 +1,41 @@
+"""File > Export > MP4 through the window (pytest-qt, offscreen): written and read back."""
+
+from __future__ import annotations
+
+import pytest
+
+from emviz.export.command import build_headless_window
+from emviz.export.writers import MP4_UNAVAILABLE
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMVIZ_SETTINGS", str(tmp_path / "settings" / "emviz.ini"))
+    window = build_headless_window(2, "full", "kmeans++", 0)
+    qtbot.addWidget(window)
+    assert window.session.load_dataset("old_faithful")
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.session.shutdown()
+    window.close()
+
+
+def test_mp4_of_part_of_the_history(win, tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    from tests.test_export_writers import read_mp4
+
+    s = win.session
+    for _ in range(5):
+        s.step()
+    s.set_index(2)
+    action = win.exporter.actions["mp4"]
+    assert action.isEnabled() and action.toolTip() != MP4_UNAVAILABLE
+    path = tmp_path / "run.mp4"
+    assert win.exporter.mp4(str(path), steps=(1, 4, 80))
+    frames, (w, h) = read_mp4(path)
+    assert w >= win.scatter.width() and h > win.scatter.height()  # a caption band on top
+    assert len(frames) == 3 * 2 + 62  # four frames: 80 ms is 2 at 25 a second, the last 2.5 s
+    assert s.index == 2  # the snapshot shown is put back
+    assert not win.errors
+    assert "Exported" in win.statusBar().currentMessage()
