@@ -48,6 +48,7 @@ def _theme_colours(window) -> tuple[str, str]:
 
 
 def caption_text(session, index: int) -> str:
+    """The caption of history snapshot ``index``: iteration, phase, log-likelihood."""
     snap = session.history[index]
     return (
         f"iteration {snap.iteration} · {_PHASE_NAMES.get(snap.phase, snap.phase)}"
@@ -55,7 +56,9 @@ def caption_text(session, index: int) -> str:
     )
 
 
-def grab_view(window, size: tuple[int, int] | None = None, caption: str | None = None):
+def grab_view(
+    window, size: tuple[int, int] | None = None, caption: str | None = None
+) -> QtGui.QImage:
     """The scatter plot as shown, as a QImage; scaled to ``size`` and captioned if asked."""
     window.flush()
     pix = window.scatter.grab()
@@ -97,8 +100,8 @@ def export_png(window, path, size: tuple[int, int] | None = None) -> Path:
     return Path(path)
 
 
-def _vector_points_item(cloud):
-    """A temporary item drawing ``cloud``'s points as vector discs (for SVG)."""
+def _vector_points_item(cloud) -> pg.GraphicsObject:
+    """A temporary item drawing ``cloud``'s points (a PointCloudItem) as vector discs."""
     xy = cloud.positions().T
     codes = np.asarray(cloud.codes())
     step = 255.0 / (LEVELS - 1)
@@ -111,6 +114,7 @@ def _vector_points_item(cloud):
             if not xy.shape[1]:
                 return
             pts = pg.functions.transformCoordinates(p.transform(), xy)
+            shown = np.isfinite(pts).all(axis=0)
             p.resetTransform()
             p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
             r = cloud.diameter / 2.0
@@ -120,7 +124,8 @@ def _vector_points_item(cloud):
                                                         code % LEVELS)]  # fmt: skip
                 p.setBrush(QtGui.QColor(*rgb))
                 p.setPen(rim)
-                for x, y in pts[:, codes == code].T:
+                # A point with a missing coordinate is not drawn, as in the window.
+                for x, y in pts[:, (codes == code) & shown].T:
                     p.drawEllipse(QtCore.QPointF(x, y), r, r)
 
     item = VectorPoints()
