@@ -39,3 +39,21 @@ def test_mp4_of_part_of_the_history(win, tmp_path):
     assert s.index == 2  # the snapshot shown is put back
     assert not win.errors
     assert "Exported" in win.statusBar().currentMessage()
+
+
+def test_svg_in_missing_values_mode_draws_no_point_at_nan(win, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    import numpy as np
+
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    X[3, 0] = np.nan
+    s = win.session
+    s.set_treat_missing(True)
+    s.load_points(X, "gaps.csv", ("a", "b"))
+    assert s.n_samples == 50
+    assert win.exporter.svg(str(tmp_path / "v.svg"))
+    text = (tmp_path / "v.svg").read_text()
+    assert "nan" not in text.lower()
+    circles = ET.parse(tmp_path / "v.svg").getroot().iter("{http://www.w3.org/2000/svg}circle")
+    assert len(list(circles)) == 49  # the point with a missing x is not drawn, as in the window
