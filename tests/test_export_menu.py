@@ -1,4 +1,5 @@
-"""File > Export > MP4 through the window (pytest-qt, offscreen): written and read back."""
+"""File > Export through the window (pytest-qt, offscreen): MP4 written and read back, SVG
+with missing values."""
 
 from __future__ import annotations
 
