@@ -58,3 +58,22 @@ def test_svg_in_missing_values_mode_draws_no_point_at_nan(win, tmp_path):
     assert "nan" not in text.lower()
     circles = ET.parse(tmp_path / "v.svg").getroot().iter("{http://www.w3.org/2000/svg}circle")
     assert len(list(circles)) == 49  # the point with a missing x is not drawn, as in the window
+
+
+def test_mp4_item_without_the_video_extra_says_what_to_install(qtbot, monkeypatch, tmp_path):
+    from emviz.export import menu
+
+    monkeypatch.setattr(menu, "ffmpeg_path", lambda: None)
+    monkeypatch.setenv("EMVIZ_SETTINGS", str(tmp_path / "emviz.ini"))
+    window = build_headless_window(2, "full", "kmeans++", 0)
+    qtbot.addWidget(window)
+    try:
+        action = window.exporter.actions["mp4"]
+        assert not action.isEnabled()
+        assert action.toolTip() == MP4_UNAVAILABLE and "emviz[video]" in action.text()
+        assert not window.exporter.mp4(str(tmp_path / "run.mp4"), steps=(0, 0, 100))
+        assert window.errors[-1] == MP4_UNAVAILABLE
+        assert not (tmp_path / "run.mp4").exists()
+    finally:
+        window.session.shutdown()
+        window.close()
