@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["export"]:
-        from emviz.export import main_export
+        from emviz.export.command import main_export
 
         return main_export(argv[1:])
     if any(a in ("--install-desktop", "--uninstall-desktop") for a in argv):

@@ -1,4 +1,4 @@
-"""The GIF encoder, and ``emviz export`` run as a user runs it (a subprocess, offscreen)."""
+"""``emviz export`` run as a user runs it (a subprocess, offscreen)."""
 
 from __future__ import annotations
 
@@ -11,57 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emviz.export import _pack_codes, encode_gif, lzw_encode, median_cut, quantize_frames
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# ---------------------------------------------------------------------------- GIF encoder
-
-
-def reference_lzw(data: bytes, min_code_size: int) -> bytes:
-    """The textbook pixel-by-pixel GIF LZW, to check the run-skipping encoder against."""
-    clear = 1 << min_code_size
-    eoi = clear + 1
-    codes, widths = [clear], [min_code_size + 1]
-    table: dict[int, int] = {}
-    width, next_code = min_code_size + 1, eoi + 1
-    prefix = data[0]
-    for c in data[1:]:
-        key = (prefix << 8) | c
-        if key in table:
-            prefix = table[key]
-            continue
-        codes.append(prefix)
-        widths.append(width)
-        if next_code < 4096:
-            table[key] = next_code
-            next_code += 1
-            if next_code > (1 << width) and width < 12:
-                width += 1
-        else:
-            codes.append(clear)
-            widths.append(width)
-            table, width, next_code = {}, min_code_size + 1, eoi + 1
-        prefix = c
-    codes += [prefix, eoi]
-    widths += [width, width]
-    return _pack_codes(np.array(codes), np.array(widths))
-
-
-def test_lzw_equals_the_textbook_encoder_on_runs_and_noise():
-    rng = np.random.default_rng(0)
-    for _ in range(60):
-        n = int(rng.integers(1, 30000))
-        k = int(rng.choice([2, 4, 16, 200, 256]))
-        mcs = max(2, int(np.ceil(np.log2(k))))
-        values = rng.integers(0, k, n // 2 + 1)
-        lengths = rng.geometric(float(rng.choice([0.005, 0.05, 0.5, 0.95])), len(values))
-        data = np.repeat(values, lengths)[:n].astype(np.uint8).tobytes()
-        assert lzw_encode(data, mcs) == reference_lzw(data, mcs)
-
-
 def decode_gif(data: bytes):
+    """(frame count Qt reads, the frames as QImages): the GIF as another reader sees it."""
     from PySide6 import QtCore, QtGui
 
     buffer = QtCore.QBuffer()
@@ -82,52 +36,6 @@ def rgb(image) -> np.ndarray:
     from emviz.export import qimage_to_rgb
 
     return qimage_to_rgb(image)
-
-
-@pytest.mark.parametrize(
-    "n_colours, size, optimize",
-    [(2, (7, 5), True), (4, (61, 33), True), (255, (180, 120), True), (256, (180, 120), False),
-     (16, (1, 1), True), (200, (300, 7), True)],
-)  # fmt: skip
-def test_gif_decodes_to_exactly_the_pixels_encoded(qapp, n_colours, size, optimize):
-    rng = np.random.default_rng(n_colours)
-    palette = rng.integers(0, 256, (n_colours, 3)).astype(np.uint8)
-    w, h = size
-    frames = [rng.integers(0, n_colours, (h, w)).astype(np.uint8)]
-    for i in range(4):
-        frame = frames[-1].copy()
-        if i == 1:
-            pass  # an unchanged frame
-        else:
-            y, x = rng.integers(0, h), rng.integers(0, w)
-            frame[y : y + h // 2 + 1, x : x + w // 3 + 1] = rng.integers(0, n_colours)
-        frames.append(frame)
-    data = encode_gif(palette, frames, [40, 50, 60, 70, 2000], optimize=optimize)
-    assert data[:6] == b"GIF89a" and data[-1:] == b"\x3b"
-    count, images = decode_gif(data)
-    assert count == len(frames) == len(images)
-    for frame, image in zip(frames, images, strict=True):
-        assert (image.width(), image.height()) == (w, h)
-        assert np.array_equal(rgb(image), palette[frame])
-
-
-def test_quantized_frames_stay_close_and_few_colours_stay_exact(qapp):
-    rng = np.random.default_rng(1)
-    few = rng.integers(0, 256, (12, 3)).astype(np.uint8) & 0xF8  # one colour per bin
-    frames = [few[rng.integers(0, 12, (40, 50))] for _ in range(3)]
-    palette, indexed = quantize_frames(frames)
-    for frame, idx in zip(frames, indexed, strict=True):
-        assert np.array_equal(palette[idx], frame)
-    smooth = np.dstack([*np.meshgrid(np.arange(256), np.arange(256)), np.full((256, 256), 128)])
-    palette, (idx,) = quantize_frames([smooth.astype(np.uint8)])
-    assert len(palette) <= 255
-    assert np.abs(palette[idx].astype(int) - smooth).max() <= 24
-
-
-def test_median_cut_keeps_few_colours():
-    colours = np.array([[0, 0, 0], [255, 255, 255], [10, 20, 30]])
-    assert np.array_equal(median_cut(colours, np.ones(3), 8), colours)
-    assert len(median_cut(np.random.default_rng(0).random((500, 3)) * 255, np.ones(500), 16)) == 16
 
 
 # ---------------------------------------------------------------------------- the command line
@@ -224,3 +132,113 @@ def test_desktop_options_are_handled_before_qt(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "applications" / "emviz.desktop").is_file()
+
+
+def _box_centre(values: list[tuple[float, float]]) -> np.ndarray:
+    xy = np.array(values)
+    return (xy.min(axis=0) + xy.max(axis=0)) / 2
+
+
+def test_export_cli_svg_is_all_vectors(tmp_path):
+    import re
+    import xml.etree.ElementTree as ET
+
+    out = run_cli("--dataset", "old_faithful", "--k", "2", "--init", "random_from_data",
+                  "--seed", "3", "--steps", "6", "--size", "640x480",
+                  "--out", str(tmp_path / "v.svg"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    svg = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(tmp_path / "v.svg").getroot()
+    assert (root.get("width"), root.get("height")) == ("640", "480")
+    # No embedded bitmap: the ellipses, means, axes and text were 10 images.
+    assert not list(root.iter(f"{svg}image"))
+    assert "data:image" not in (tmp_path / "v.svg").read_text()
+    assert len(list(root.iter(f"{svg}circle"))) == 272  # the points
+
+    # Axis labels and tick labels are text.
+    texts = {"".join(t.itertext()).strip() for t in root.iter(f"{svg}text")}
+    assert {"eruptions_min", "waiting_min"} <= texts
+    assert {"2", "3", "4", "5", "60", "80"} <= texts
+
+    # Each component: three ellipse outlines (1, 2, 3 standard deviations) and
+    # a "+" for its mean, in its colour and in pixels (no scaling matrix left
+    # for a renderer without non-scaling strokes to thicken the pen by).
+    pair = re.compile(r"(-?[\d.e+-]+),(-?[\d.e+-]+)")
+    ellipses: dict[str, list] = {}
+    means: dict[str, np.ndarray] = {}
+    for group in root.iter(f"{svg}g"):
+        a, b, c, d = (
+            float(v)
+            for v in re.findall(r"[-\d.e+]+", group.get("transform", "matrix(1,0,0,1,0,0)"))[:4]
+        )
+        for path in group.findall(f"{svg}path"):
+            points = [(float(x), float(y)) for x, y in pair.findall(path.get("d"))]
+            if path.get("vector-effect") == "non-scaling-stroke":
+                assert (a, b, c, d) == (1, 0, 0, 1), "a thin line left in data coordinates"
+            if len(points) > 50 and group.get("fill") == "none":
+                ellipses.setdefault(group.get("stroke"), []).append(points)
+            elif len(points) == 13 and group.get("fill") not in (None, "none"):
+                means[group.get("fill")] = _box_centre(points)
+    assert len(means) == 2 and set(ellipses) == set(means)
+    for colour, centre in means.items():
+        assert len(ellipses[colour]) == 3
+        sizes = []
+        for points in ellipses[colour]:
+            np.testing.assert_allclose(_box_centre(points), centre, atol=1.0)
+            sizes.append(np.ptp(np.array(points), axis=0))
+        assert (np.diff(np.array(sizes)[:, 0]) != 0).all()  # three different sizes
+
+    # Every line is at least partly inside the clip it is drawn with (an axis
+    # drawn with the clip of the plot area or of a label would vanish).
+    clips = {}
+    for clip in root.iter(f"{svg}clipPath"):
+        xy = np.array(pair.findall(clip.find(f"{svg}path").get("d")), dtype=float)
+        clips[clip.get("id")] = (xy.min(axis=0), xy.max(axis=0))
+    checked = 0
+    for outer in root.iter(f"{svg}g"):
+        ref = re.fullmatch(r"url\(#(.+)\)", outer.get("clip-path", ""))
+        if ref is None:
+            continue
+        lo, hi = clips[ref[1]]
+        for inner in outer.iter(f"{svg}g"):
+            a, b, c, d, e, f = (
+                float(v)
+                for v in re.findall(r"[-\d.e+]+", inner.get("transform", "matrix(1,0,0,1,0,0)"))
+            )
+            if (a, b, c, d) != (1, 0, 0, 1):
+                continue
+            for line in inner.findall(f"{svg}polyline"):
+                xy = np.array(pair.findall(line.get("points")), dtype=float) + (e, f)
+                assert (xy.max(axis=0) >= lo - 1).all() and (xy.min(axis=0) <= hi + 1).all()
+                checked += 1
+    assert checked > 20  # the grid lines and the axis lines
+
+
+def test_export_cli_writes_mp4_that_reads_back(tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    from tests.test_export_writers import read_mp4
+
+    out = run_cli("--dataset", "old_faithful", "--k", "2", "--steps", "2", "--size", "160x120",
+                  "--frame-ms", "80", "--out", str(tmp_path / "run.mp4"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "3 frames" in out.stdout
+    frames, (w, h) = read_mp4(tmp_path / "run.mp4")
+    assert w == 160 and h > 120  # with the caption band
+    # 25 frames a second: 80 ms is 2 frames; the last frame stays 2.5 s, 62 frames.
+    assert len(frames) == 2 + 2 + 62
+
+
+def test_export_cli_mp4_without_the_video_extra_says_what_to_install(tmp_path):
+    code = (
+        "import sys; sys.modules['imageio_ffmpeg'] = None\n"
+        "from emviz.export.command import main_export\n"
+        "sys.exit(main_export(['--dataset', 'iris', '--out', "
+        f"{str(tmp_path / 'run.mp4')!r}]))\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 1
+    assert "pip install 'emviz[video]'" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "run.mp4").exists()

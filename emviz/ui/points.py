@@ -271,6 +271,12 @@ class PointCloudItem(pg.GraphicsObject):
         self._invalidate_view()
         self.update()
 
+    def positions(self) -> np.ndarray:
+        """The positions set by :meth:`setPoints`, a read-only array of shape (n, 2)."""
+        xy = self._xy.T.view()
+        xy.flags.writeable = False
+        return xy
+
     def setCodes(self, codes: np.ndarray) -> None:
         """Palette codes (see :func:`quantize`), int array of shape (n,)."""
         self._explicit_codes = np.asarray(codes, dtype=np.intp)
