@@ -9,6 +9,16 @@ from PySide6.QtCore import Qt
 
 from emviz.core.datasets import DATASETS
 from emviz.session import Session
+from emviz.ui.actions import (
+    ACTIONS,
+    MENU_LAYOUT,
+    ActionState,
+    action_states,
+    build_actions,
+    next_step_text,
+    run_label,
+    set_tip,
+)
 from emviz.ui.controls import ControlPanel
 from emviz.ui.dialogs import ColumnDialog, GenerateDialog
 from emviz.ui.loglik_view import LoglikView
@@ -77,132 +87,27 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ actions
 
-    def _action(self, key, text, shortcut, tip, slot, checkable=False, checked=False):
-        action = QtGui.QAction(text, self)
-        action.setObjectName(f"{key}Action")
-        if shortcut:
-            action.setShortcut(QtGui.QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setCheckable(checkable)
-        if checkable:
-            action.setChecked(checked)
-            action.toggled.connect(slot)
-        else:
-            action.triggered.connect(lambda _checked=False: slot())
-        action._base_tip = tip  # the tooltip when enabled
-        self._set_tip(action, tip)
-        self.addAction(action)
-        self.actions_by_key[key] = action
-        return action
-
-    @staticmethod
-    def _set_tip(action: QtGui.QAction, tip: str) -> None:
-        keys = action.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip} ({keys})" if keys else tip)
-
     def _make_actions(self) -> None:
-        s = self.session
-        self.actions_by_key: dict[str, QtGui.QAction] = {}
-        a = self._action
-        a("open", "&Open…", "Ctrl+O", "Open a data file (CSV, TSV, text or .npy)", self.open_file)
-        a("generate", "&Generate…", "Ctrl+G", "Draw points from a known mixture", self.generate)
-        a("quit", "&Quit", "Ctrl+Q", "Quit emviz", self.close)
-        a("e", "&E-step", "E", "E-step: compute every point's responsibilities", s.step_e)
-        a("m", "&M-step", "M", "M-step: re-estimate weights, means and covariances", s.step_m)
-        a(
-            "iterate",
-            "&Iteration (E+M)",
-            "Space",
-            "One full iteration: E-step then M-step",
-            s.step_iteration,
-        )
-        a("run", "&Run", "R", "Run EM to convergence; press again to pause", s.toggle_run)
-        a("stop", "&Stop", "S", "Stop the run here", s.stop)
-        a("reset", "Rese&t", "Home", "Back to the initial mixture", s.reset)
-        a("reinit", "Re-&initialise", "N", "A new starting mixture (next seed)", s.reinitialize)
-        a("back", "&Back", "Left", "One half-step back in the history", s.back)
-        a("forward", "&Forward", "Right", "One half-step forward in the history", s.forward)
-        a(
-            "last",
-            "&Latest",
-            "End",
-            "The latest step in the history",
-            lambda: s.set_index(len(s.history) - 1),
-        )
-        sv = lambda: self.scatter  # the view exists by the time an action fires
-        a(
-            "sd1",
-            "1 sd",
-            "1",
-            "Ellipses at 1 standard deviation (39 % of a component)",
-            lambda on: sv().set_sd_visible(1, on),
-            checkable=True,
-            checked=True,
-        )
-        a(
-            "sd2",
-            "2 sd",
-            "2",
-            "Ellipses at 2 standard deviations (86 %)",
-            lambda on: sv().set_sd_visible(2, on),
-            checkable=True,
-            checked=True,
-        )
-        a(
-            "sd3",
-            "3 sd",
-            "3",
-            "Ellipses at 3 standard deviations (99 %)",
-            lambda on: sv().set_sd_visible(3, on),
-            checkable=True,
-            checked=True,
-        )
-        a(
-            "hard",
-            "&Hard assignment",
-            "H",
-            "Colour each point by its most responsible component only (soft blend when off)",
-            lambda on: sv().set_hard_assignment(on),
-            checkable=True,
-        )
-        a(
-            "add",
-            "&Add points mode",
-            "A",
-            "Clicks on the plot add points to the data",
-            lambda on: sv().set_add_mode(on),
-            checkable=True,
-        )
-        a(
-            "aspect",
-            "E&qual axis scales",
-            "X",
-            "Same scale on both axes, so ellipses keep their true shape (turned off on loading "
-            "data whose two ranges differ more than 5-fold)",
-            lambda on: sv().set_equal_aspect(on),
-            checkable=True,
-            checked=True,
-        )
-        a("fit", "&Fit view", "F", "Zoom to the data", lambda: sv().fit_view())
-        a(
-            "climb",
-            "Log-likelihood: &zoom to the climb",
-            "Z",
-            "Fit the log-likelihood axis to the steps after the first M-step, whose jump "
-            "otherwise flattens the slow climb that follows",
-            lambda on: self.loglik.set_zoom_to_climb(on),
-            checkable=True,
-        )
-        a("keys", "&Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_keys)
+        #: The window's actions by key (see emviz.ui.actions.ACTIONS).
+        self.actions_by_key: dict[str, QtGui.QAction] = build_actions(self)
+        self._tips = {spec.key: spec.tip for spec in ACTIONS}
 
     def _make_menus(self) -> None:
         act = self.actions_by_key
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(act["open"])
-        file_menu.addAction(act["generate"])
-        data_menu = file_menu.addMenu("&Data sets")
+        #: The menus by key ("file", "em", "history", "view", "help", and the features').
+        self.menus: dict[str, QtWidgets.QMenu] = {}
+        for (key, title), keys in MENU_LAYOUT.items():
+            menu = bar.addMenu(title)
+            menu.setToolTipsVisible(True)
+            for name in keys:
+                menu.addSeparator() if name is None else menu.addAction(act[name])
+            self.menus[key] = menu
+        file_menu = self.menus["file"]
+        data_menu = QtWidgets.QMenu("&Data sets", file_menu)
         data_menu.setObjectName("datasetsMenu")
+        file_menu.insertMenu(act["quit"], data_menu)
+        file_menu.insertSeparator(act["quit"])
         self.dataset_actions = {}
         for name, description in DATASETS.items():
             action = data_menu.addAction(_DATASET_TITLES.get(name, name.replace("_", " ").title()))
@@ -212,24 +117,6 @@ class MainWindow(QtWidgets.QMainWindow):
             action.triggered.connect(lambda _c=False, n=name: self.session.load_dataset(n))
             self.dataset_actions[name] = action
         data_menu.setToolTipsVisible(True)
-        file_menu.addSeparator()
-        file_menu.addAction(act["quit"])
-        em_menu = bar.addMenu("&EM")
-        for key in ("e", "m", "iterate", None, "run", "stop", None, "reset", "reinit"):
-            em_menu.addSeparator() if key is None else em_menu.addAction(act[key])
-        history_menu = bar.addMenu("&History")
-        for key in ("back", "forward", "reset", "last"):
-            history_menu.addAction(act[key])
-        view_menu = bar.addMenu("&View")
-        for key in ("sd1", "sd2", "sd3", None, "hard", "add", None, "aspect", "fit", "climb"):
-            view_menu.addSeparator() if key is None else view_menu.addAction(act[key])
-        #: The menus by name, for feature panels to add their actions to.
-        self.menus = {"file": file_menu, "em": em_menu, "history": history_menu, "view": view_menu}
-        help_menu = bar.addMenu("&Help")
-        self.menus["help"] = help_menu
-        help_menu.addAction(act["keys"])
-        for menu in (file_menu, em_menu, history_menu, view_menu):
-            menu.setToolTipsVisible(True)
 
     def _make_layout(self) -> None:
         s = self.session
@@ -340,70 +227,14 @@ class MainWindow(QtWidgets.QMainWindow):
         s = self.session
         act = self.actions_by_key
         snap = s.history[s.index] if s.history else None
-        nxt = s.next_phase
-        running = s.running
-        has = snap is not None
-        why_running = "disabled while EM runs: pause (R) or stop (S) first"
-
-        def enable(key: str, on: bool, why: str = "") -> None:
-            action = act[key]
-            action.setEnabled(on)
-            base = action._base_tip
-            self._set_tip(action, base if on else f"{base} — {why}")
-
-        enable(
-            "e",
-            has and not running and nxt == "E",
-            why_running
-            if running
-            else "disabled: the E-step was just done; the M-step comes next"
-            if has
-            else "disabled: no data",
-        )
-        enable(
-            "m",
-            has and not running and nxt == "M",
-            why_running
-            if running
-            else "disabled: the M-step needs responsibilities; do the E-step first"
-            if has
-            else "disabled: no data",
-        )
-        enable("iterate", has and not running, why_running if running else "disabled: no data")
-        can_run = running or s.can_run
-        if snap is not None and not can_run:
-            why = (
-                "disabled: converged; step on, reset or re-initialise"
-                if snap.converged
-                else f"disabled: max_iter ({s.settings.max_iter}) reached"
-            )
-        else:
-            why = "disabled: no data"
-        act["run"].setText("Pause" if running else ("Resume" if s.paused else "Run"))
-        act["run"]._base_tip = (
-            "Pause the run"
-            if running
-            else "Resume the run"
-            if s.paused
-            else "Run EM to convergence; press again to pause"
-        )
-        enable("run", can_run, why)
-        enable("stop", running or s.paused, "disabled: EM is not running")
-        enable("reset", has and s.index > 0, "disabled: already at the initial mixture")
-        enable("back", has and s.index > 0, "disabled: at the first step")
-        enable("forward", has and not s.at_end, "disabled: at the latest step")
-        enable("last", has and not s.at_end, "disabled: at the latest step")
-        enable("reinit", s.X is not None, "disabled: no data")
-
-        if snap is None:
-            self.controls.next_label.setText("No data: open or generate some (Ctrl+O, Ctrl+G)")
-        elif running:
-            self.controls.next_label.setText(f"Running… next step: {nxt}-step")
-        elif snap.converged and s.at_end:
-            self.controls.next_label.setText(f"Converged. Next step: {nxt}-step")
-        else:
-            self.controls.next_label.setText(f"Next step: {nxt}-step")
-        self.controls.next_label.setToolTip(_NEXT_HINT.get(nxt, ""))
+        state = ActionState.of(s)
+        text, self._tips["run"] = run_label(state)
+        act["run"].setText(text)
+        for key, (enabled, why) in action_states(state).items():
+            act[key].setEnabled(enabled)
+            set_tip(act[key], self._tips[key] if enabled else f"{self._tips[key]} — {why}")
+        self.controls.next_label.setText(next_step_text(state))
+        self.controls.next_label.setToolTip(_NEXT_HINT.get(state.next_phase, ""))
 
         slider = self.history_slider
         slider.blockSignals(True)
