@@ -1209,9 +1209,10 @@ class ExportActions:
         return ok and self._done(path)
 
 
-def install(window) -> None:
-    """File > Export submenu (PNG, SVG, GIF, MP4, JSON, CSV)."""
-    window.exporter = ExportActions(window)
+def install(window) -> ExportActions:
+    """File > Export submenu (PNG, SVG, GIF, MP4, JSON, CSV); the window keeps it as
+    ``window.exporter``."""
+    return ExportActions(window)
 
 
 def main(argv: Iterable[str] | None = None) -> int:  # pragma: no cover - alias

@@ -216,15 +216,17 @@ class Classroom(QtCore.QObject):
         self._base_n = self.session.n_samples
         self._last = SessionState.of(self.session, self._base_n)
         self._pending_text: str | None = None
-        self._baseline = self._capture_baseline()
+        self._baseline: dict | None = None  # taken at the first restyle, before any change
         self.undo_stack = QtGui.QUndoStack(self)
         self._make_actions()
         s = self.session
         s.data_changed.connect(self._on_data_changed)
         for signal in (s.history_changed, s.snapshot_changed, s.settings_changed):
             signal.connect(self._on_state_changed)
-        window.installEventFilter(self)
         window.controls.speed_slider.valueChanged.connect(self._on_speed)
+
+    def all_installed(self) -> None:
+        """The remembered theme, speed and geometry, once every feature's plots exist."""
         self.restore_settings()
 
     # ---------------------------------------------------------------- actions
@@ -281,12 +283,8 @@ class Classroom(QtCore.QObject):
             theme_menu.addAction(action)
             self.theme_actions[name] = action
 
-        # Edit menu, between File and EM.
-        edit = QtWidgets.QMenu("&Edit", w)
+        edit = w.add_menu("edit", "&Edit", before="em")  # between File and EM
         edit.setObjectName("editMenu")
-        edit.setToolTipsVisible(True)
-        w.menuBar().insertMenu(w.menus["em"].menuAction(), edit)
-        w.menus["edit"] = edit
         self.undo_action = self.undo_stack.createUndoAction(w, "&Undo")
         self.undo_action.setObjectName("undoAction")
         self.undo_action.setShortcuts([QtGui.QKeySequence("Ctrl+Z")])
@@ -352,14 +350,13 @@ class Classroom(QtCore.QObject):
     def _on_speed(self, value: int) -> None:
         _write("speed", int(value))
 
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.window and event.type() == QtCore.QEvent.Type.Close:
-            self.save_settings()
-            if self.theme != "light":
-                # The Qt palette and the colour table are the application's:
-                # leave them as found for whatever runs next (tests, a new window).
-                _apply_global_theme("light")
-        return False
+    def shutdown(self) -> None:
+        """Remember the settings; the window calls this once, when it closes."""
+        self.save_settings()
+        if self.theme != "light":
+            # The Qt palette and the colour table are the application's:
+            # leave them as found for whatever runs next (tests, a new window).
+            _apply_global_theme("light")
 
     # ---------------------------------------------------------------- theme
 
@@ -471,7 +468,11 @@ class Classroom(QtCore.QObject):
     # ---------------------------------------------------------------- styling
 
     def _capture_baseline(self) -> dict:
-        """Line widths and sizes as the views made them (presentation scales these)."""
+        """Line widths and sizes as the views made them (presentation scales these).
+
+        The left-axis widths of the plots are added as each plot is first
+        restyled, so plots that a feature adds later are scaled too.
+        """
         w = self.window
         base: dict = {"curves": {}, "items": {}}
         sc = w.scatter
@@ -487,10 +488,7 @@ class Classroom(QtCore.QObject):
         base["selected"] = (sc.selected_item.opts["size"], sc.selected_item.opts["pen"].widthF())
         base["cursor"] = ll.cursor.pen.widthF()
         base["next_font"] = w.controls.next_label.font().pointSize()
-        base["left_widths"] = {
-            id(p): getattr(p.getPlotItem().getAxis("left"), "fixedWidth", None)
-            for p in self._plots()
-        }
+        base["left_widths"] = {}
         return base
 
     def _plots(self) -> list[pg.PlotWidget]:
@@ -503,6 +501,8 @@ class Classroom(QtCore.QObject):
         bg, fg, muted = t["bg"], t["fg"], t["muted"]
         big = self.presenting
         scale = PRESENTATION_SCALE if big else 1.0
+        if self._baseline is None:
+            self._baseline = self._capture_baseline()
         base = self._baseline
         pt = PRESENTATION_POINT_SIZE if big else BASE_POINT_SIZE
 
@@ -526,7 +526,9 @@ class Classroom(QtCore.QObject):
         for plot in self._plots():
             plot.setBackground(bg)
             item = plot.getPlotItem()
-            left_width = base["left_widths"].get(id(plot))
+            left_width = base["left_widths"].setdefault(
+                id(plot), getattr(item.getAxis("left"), "fixedWidth", None)
+            )
             for name in ("left", "bottom"):
                 axis = item.getAxis(name)
                 axis.setPen(pg.mkPen(fg, width=1.5 * scale))
@@ -756,6 +758,6 @@ def _dark_qpalette() -> QtGui.QPalette:
     return p
 
 
-def install(window) -> None:
-    """Presentation mode, themes, remembered settings and undo (sets ``window.classroom``)."""
-    window.classroom = Classroom(window)
+def install(window) -> Classroom:
+    """Presentation mode, themes, remembered settings and undo (kept as ``window.classroom``)."""
+    return getattr(window, "classroom", None) or Classroom(window)

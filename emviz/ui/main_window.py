@@ -1,14 +1,26 @@
-"""The explorer window: layout, menus and shortcuts, wiring to the session."""
+"""The explorer window: layout, menus and shortcuts, wiring to the session, its features.
+
+The window's own commands come from :mod:`emviz.ui.actions`. Everything else
+(missing values, Inside EM, the lab, sessions, export, the classroom) is a
+feature listed in :data:`FEATURES`: each adds its menus, docks and overlays
+through the window's hooks (:meth:`MainWindow.add_menu`, ``add_views``,
+``register_action``, ``add_file_handler``, :func:`emviz.ui.docks.add_dock`)
+and is stopped by the window's one :meth:`MainWindow.shutdown`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from emviz import export
 from emviz.core.datasets import DATASETS
 from emviz.session import Session
+from emviz.ui import classroom, inside_em, lab, missing_view, session_io
 from emviz.ui.actions import (
     ACTIONS,
     MENU_LAYOUT,
@@ -21,13 +33,33 @@ from emviz.ui.actions import (
 )
 from emviz.ui.controls import ControlPanel
 from emviz.ui.dialogs import ColumnDialog, GenerateDialog
+from emviz.ui.docks import stack_right_docks
 from emviz.ui.loglik_view import LoglikView
 from emviz.ui.param_table import ParamTable, RespView
 from emviz.ui.scatter_view import ScatterView
 from emviz.ui.style import BASE_POINT_SIZE
 from emviz.ui.throttle import RedrawThrottle
 
-__all__ = ["MainWindow"]
+__all__ = ["FEATURES", "MainWindow"]
+
+#: The window's features, as (name, install). Every window installs them in
+#: this order, though none depends on it. ``install(window)`` adds the
+#: feature's menus, docks and overlays through the window's hooks and returns
+#: the feature, which the window keeps as ``window.<name>``. A feature may
+#: have ``all_installed()``, called once every feature is in (the classroom
+#: then styles every plot in the remembered theme), and ``shutdown()``,
+#: called once by :meth:`MainWindow.shutdown`.
+FEATURES: tuple[tuple[str, Callable[[MainWindow], object]], ...] = (
+    ("missing_overlay", missing_view.install),
+    ("inside_em", inside_em.install),
+    ("lab", lab.install),
+    ("session_io", session_io.install),
+    ("exporter", export.install),
+    ("classroom", classroom.install),
+)
+
+#: What File > Open offers besides the files of the features' handlers.
+DATA_PATTERNS = ("*.csv", "*.tsv", "*.txt", "*.dat", "*.npy")
 
 #: Files larger than this load on a worker thread with a progress dialog.
 ASYNC_LOAD_BYTES = 4_000_000
@@ -45,15 +77,46 @@ _NEXT_HINT = {
 }
 
 
-class MainWindow(QtWidgets.QMainWindow):
-    """The main window. ``session`` is the model; the views only draw it."""
+@dataclass(frozen=True)
+class FileHandler:
+    """Files that a feature opens itself (File > Open, drag and drop, the command line)."""
 
-    def __init__(self, session: Session | None = None, parent=None) -> None:
+    suffixes: tuple[str, ...]
+    open: Callable[[str], bool]
+    filter_name: str
+
+    def accepts(self, path: str) -> bool:
+        return str(path).lower().endswith(self.suffixes)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The main window. ``session`` is the model; the views only draw it.
+
+    Parameters
+    ----------
+    session : Session, optional
+        The model; a new one by default.
+    features : sequence of (name, install), optional
+        The features to install, :data:`FEATURES` by default (tests pass
+        them in another order).
+    """
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        parent=None,
+        features: tuple[tuple[str, Callable[[MainWindow], object]], ...] = FEATURES,
+    ) -> None:
         super().__init__(parent)
         self.session = session if session is not None else Session(self)
         self.errors: list[str] = []
-        #: Views added by feature panels (emviz.ui.extensions); flush() flushes them too.
+        #: Views added by the features (``add_views``); flush() flushes them too.
         self.extra_views: list = []
+        #: The installed features by name (each also ``window.<name>``).
+        self.features: dict[str, object] = {}
+        self._file_handlers: list[FileHandler] = []
+        self._shutdowns: list[Callable[[], None]] = []
+        self._shut_down = False
         self._error_box: QtWidgets.QMessageBox | None = None
         self.setWindowTitle("emviz: Expectation-Maximization, step by step")
         font = self.font()
@@ -81,9 +144,73 @@ class MainWindow(QtWidgets.QMainWindow):
         self._choose_aspect()
         self.resize(1500, 950)
         self.update_state()
-        from emviz.ui.extensions import install_all
+        self._install(features)
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
 
-        install_all(self)
+    # ------------------------------------------------------------------ features
+
+    def _install(self, features) -> None:
+        for name, install in features:
+            feature = install(self)
+            self.features[name] = feature
+            setattr(self, name, feature)
+            if callable(getattr(feature, "shutdown", None)):
+                self.add_shutdown(feature.shutdown)
+        stack_right_docks(self)
+        for feature in self.features.values():
+            if callable(getattr(feature, "all_installed", None)):
+                feature.all_installed()
+
+    def add_menu(self, key: str, title: str, before: str | None = "help") -> QtWidgets.QMenu:
+        """A new menu, before the menu ``before`` (Help stays last); also ``menus[key]``."""
+        menu = QtWidgets.QMenu(title, self.menuBar())
+        menu.setToolTipsVisible(True)
+        anchor = self.menus.get(before) if before else None
+        if anchor is None:
+            self.menuBar().addMenu(menu)
+        else:
+            self.menuBar().insertMenu(anchor.menuAction(), menu)
+        self.menus[key] = menu
+        return menu
+
+    def add_views(self, *views) -> None:
+        """Views with ``flush()`` (and maybe ``set_theme(colour)``) the window keeps drawn."""
+        self.extra_views.extend(views)
+
+    def register_action(self, key: str, action: QtGui.QAction) -> None:
+        """A feature's action, found as ``actions_by_key[key]``."""
+        if key in self.actions_by_key:
+            raise ValueError(f"an action {key!r} is registered already")
+        self.actions_by_key[key] = action
+
+    def add_file_handler(
+        self, suffixes: tuple[str, ...], open_fn: Callable[[str], bool], filter_name: str
+    ) -> None:
+        """Files ending in ``suffixes`` open with ``open_fn(path)`` instead of as data.
+
+        ``filter_name`` (such as "emviz sessions") names them in the Open dialog.
+        """
+        self._file_handlers.append(
+            FileHandler(tuple(x.lower() for x in suffixes), open_fn, filter_name)
+        )
+
+    def add_shutdown(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (which stops work and waits for it) when the window shuts down."""
+        self._shutdowns.append(fn)
+
+    def shutdown(self) -> None:
+        """Stop the features' work and the session's run, and wait for them: once.
+
+        Closing the window and quitting the application both call this.
+        """
+        if self._shut_down:
+            return
+        self._shut_down = True
+        for fn in self._shutdowns:
+            fn()
+        self.session.shutdown()
 
     # ------------------------------------------------------------------ actions
 
@@ -320,13 +447,24 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ data
 
     def ask_open_path(self) -> str | None:
-        """The file dialog (tests replace this method)."""
+        """The file dialog, in the folder of the last file (tests replace this method)."""
+        from emviz.ui.classroom import last_folder, remember_folder
+
+        patterns = list(DATA_PATTERNS)
+        filters = []
+        for handler in self._file_handlers:
+            own = " ".join(f"*{suffix}" for suffix in handler.suffixes)
+            patterns.append(own)
+            filters.append(f"{handler.filter_name} ({own})")
+        everything = "Data files" + (" and sessions" if self._file_handlers else "")
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self,
-            "Open data",
-            "",
-            "Data files (*.csv *.tsv *.txt *.dat *.npy);;All files (*)",
+            "Open data" + (" or a session" if self._file_handlers else ""),
+            last_folder(opening=True),
+            ";;".join([f"{everything} ({' '.join(patterns)})", *filters, "All files (*)"]),
         )
+        if path:
+            remember_folder(path)
         return path or None
 
     def ask_columns(self, path: str, names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -349,6 +487,9 @@ class MainWindow(QtWidgets.QMainWindow):
             path = self.ask_open_path()
             if not path:
                 return False
+        for handler in self._file_handlers:
+            if handler.accepts(path):
+                return handler.open(str(path))
         columns = None
         if not str(path).lower().endswith(".npy"):
             from emviz.core.io import numeric_columns
@@ -490,7 +631,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, lambda: self.open_file(path))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        self.session.shutdown()
+        self.shutdown()
         super().closeEvent(event)
 
 

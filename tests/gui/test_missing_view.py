@@ -28,7 +28,7 @@ def conditional_positions(X, mixture, resp):
 
 def test_treat_missing_uses_the_incomplete_rows(window, qtbot):
     s = window.session
-    action = window.treat_missing_action
+    action = window.actions_by_key["treat_missing"]
     assert not action.isEnabled()  # Old Faithful has no holes
     s.load_dataset("old_faithful_holes")
     assert action.isEnabled() and not action.isChecked()
