@@ -51,7 +51,9 @@ def add_dock(
 ) -> QtWidgets.QDockWidget:
     """A hidden dock named ``<key>Dock`` on the right of ``window``, holding ``widget`` scrolled.
 
-    Its toggle action (``dock.toggleViewAction()``) goes in the feature's menu.
+    Its toggle action (``dock.toggleViewAction()``, for the feature's menu)
+    brings the panel to the front when it opens it: a panel opened behind
+    the current tab looked as if the click had done nothing.
     """
     dock = QtWidgets.QDockWidget(title, window)
     dock.setObjectName(f"{key}Dock")
@@ -65,6 +67,9 @@ def add_dock(
         dock.setToolTip(tip)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.hide()  # opened from its menu; the main view stays roomy
+    dock.toggleViewAction().triggered.connect(
+        lambda checked, d=dock: bring_to_front(d) if checked else None
+    )
     return dock
 
 

@@ -162,3 +162,26 @@ def test_a_feature_action_registered_twice_is_refused(qtbot):
     with pytest.raises(ValueError, match="treat_missing"):
         window.register_action("treat_missing", QtGui.QAction(window))
     window.close()
+
+
+def current_tab(window) -> str:
+    """The title of the dock shown in front of the right-hand tab stack."""
+    for bar in window.findChildren(QtWidgets.QTabBar):
+        if bar.isVisible() and bar.count() > 1:
+            return bar.tabText(bar.currentIndex())
+    return ""
+
+
+def test_opening_a_panel_from_its_menu_brings_it_to_the_front(qtbot):
+    window = make_window(qtbot)
+    window.show()
+    qtbot.waitExposed(window)
+    lab, inside = window.lab, window.inside_em
+    lab.actions["restarts"].trigger()
+    inside.actions["bound_dock"].trigger()
+    qtbot.waitUntil(lambda: current_tab(window) == "Lower bound")
+    lab.actions["collapse"].trigger()
+    assert lab.docks["collapse"].isVisible()
+    qtbot.waitUntil(lambda: current_tab(window) == "Collapse")
+    assert not lab.docks["collapse"].visibleRegion().isEmpty()
+    window.close()
