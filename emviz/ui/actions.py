@@ -24,6 +24,7 @@ __all__ = [
     "ActionState",
     "action_states",
     "build_actions",
+    "make_action",
     "next_step_text",
     "run_label",
     "set_tip",
@@ -149,6 +150,36 @@ def build_actions(window, specs: tuple[ActionSpec, ...] = ACTIONS) -> dict:
         window.addAction(action)
         actions[spec.key] = action
     return actions
+
+
+def make_action(
+    window, name: str, text: str, shortcuts: list[str], tip: str, slot=None, checkable=False
+):
+    """A feature's QAction named ``<name>Action``, added to ``window`` (its keys work there).
+
+    The tooltip and status tip are ``tip`` with the first shortcut; ``slot``
+    is called on trigger (with the checked state if ``checkable``).
+    """
+    from PySide6 import QtGui
+    from PySide6.QtCore import Qt
+
+    action = QtGui.QAction(text, window)
+    action.setObjectName(f"{name}Action")
+    if shortcuts:
+        action.setShortcuts([QtGui.QKeySequence(k) for k in shortcuts])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        keys = action.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
+        tip = f"{tip} ({keys})"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    action.setCheckable(checkable)
+    if slot is not None:
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _c=False: slot())
+    window.addAction(action)
+    return action
 
 
 # ============================================================================

@@ -36,6 +36,7 @@ from emviz.ui.dialogs import ColumnDialog, GenerateDialog
 from emviz.ui.docks import stack_right_docks
 from emviz.ui.loglik_view import LoglikView
 from emviz.ui.param_table import ParamTable, RespView
+from emviz.ui.remembered import last_folder, remember_folder
 from emviz.ui.scatter_view import ScatterView
 from emviz.ui.style import BASE_POINT_SIZE
 from emviz.ui.throttle import RedrawThrottle
@@ -448,8 +449,6 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def ask_open_path(self) -> str | None:
         """The file dialog, in the folder of the last file (tests replace this method)."""
-        from emviz.ui.classroom import last_folder, remember_folder
-
         patterns = list(DATA_PATTERNS)
         filters = []
         for handler in self._file_handlers:

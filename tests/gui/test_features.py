@@ -185,3 +185,10 @@ def test_opening_a_panel_from_its_menu_brings_it_to_the_front(qtbot):
     qtbot.waitUntil(lambda: current_tab(window) == "Collapse")
     assert not lab.docks["collapse"].visibleRegion().isEmpty()
     window.close()
+
+
+def test_remembered_folders_are_importable_where_the_file_dialogs_look_for_them():
+    from emviz.ui import classroom, remembered
+
+    for name in ("last_folder", "remember_folder", "settings_store"):
+        assert getattr(classroom, name) is getattr(remembered, name)
