@@ -208,6 +208,9 @@ class ActionState:
         The snapshot shown has converged.
     max_iter : int
         The iteration limit of a run.
+    incomplete_rows : int
+        Rows of the data with one coordinate missing (whether or not EM
+        treats them).
     """
 
     has_points: bool = False
@@ -219,6 +222,7 @@ class ActionState:
     can_run: bool = False
     converged: bool = False
     max_iter: int = 100
+    incomplete_rows: int = 0
 
     @property
     def has_history(self) -> bool:
@@ -242,6 +246,7 @@ class ActionState:
             can_run=session.can_run,
             converged=bool(snap is not None and snap.converged),
             max_iter=session.settings.max_iter,
+            incomplete_rows=session.n_incomplete_raw,
         )
 
 
@@ -256,8 +261,9 @@ def action_states(state: ActionState) -> dict[str, tuple[bool, str]]:
     -------
     dict
         For the keys "e", "m", "iterate", "run", "stop", "reset", "back",
-        "forward", "last" and "reinit": ``(enabled, reason)``, where
-        ``reason`` (shown after the tooltip) is "" for an enabled action.
+        "forward", "last", "reinit" and "treat_missing" (the missing-values
+        feature's toggle): ``(enabled, reason)``, where ``reason`` (shown
+        after the tooltip) is "" for an enabled action.
     """
     has = state.has_history
     running = state.running
@@ -292,6 +298,7 @@ def action_states(state: ActionState) -> dict[str, tuple[bool, str]]:
     rule("forward", has and not state.at_end, "disabled: at the latest step")
     rule("last", has and not state.at_end, "disabled: at the latest step")
     rule("reinit", state.has_points, WHY_NO_DATA)
+    rule("treat_missing", state.incomplete_rows > 0, "disabled: no point has a missing coordinate")
     return out
 
 

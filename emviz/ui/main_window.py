@@ -181,10 +181,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.extra_views.extend(views)
 
     def register_action(self, key: str, action: QtGui.QAction) -> None:
-        """A feature's action, found as ``actions_by_key[key]``."""
+        """A feature's action, found as ``actions_by_key[key]``.
+
+        If :func:`emviz.ui.actions.action_states` has a rule for ``key``,
+        the window enables it and explains why not in its tooltip.
+        """
         if key in self.actions_by_key:
             raise ValueError(f"an action {key!r} is registered already")
         self.actions_by_key[key] = action
+        self._tips[key] = action.toolTip()
+        self.update_state()
 
     def add_file_handler(
         self, suffixes: tuple[str, ...], open_fn: Callable[[str], bool], filter_name: str
@@ -359,8 +365,9 @@ class MainWindow(QtWidgets.QMainWindow):
         text, self._tips["run"] = run_label(state)
         act["run"].setText(text)
         for key, (enabled, why) in action_states(state).items():
-            act[key].setEnabled(enabled)
-            set_tip(act[key], self._tips[key] if enabled else f"{self._tips[key]} — {why}")
+            if key in act:  # a feature's action is there if the feature is
+                act[key].setEnabled(enabled)
+                set_tip(act[key], self._tips[key] if enabled else f"{self._tips[key]} — {why}")
         self.controls.next_label.setText(next_step_text(state))
         self.controls.next_label.setToolTip(_NEXT_HINT.get(state.next_phase, ""))
 

@@ -112,11 +112,10 @@ def install(window) -> MissingOverlay:
     )
     action.toggled.connect(session.set_treat_missing)
 
-    def sync() -> None:
+    def sync() -> None:  # enabled by the window's rule (emviz.ui.actions.action_states)
         action.blockSignals(True)
         action.setChecked(session.treat_missing)
         action.blockSignals(False)
-        action.setEnabled(session.n_incomplete_raw > 0)
 
     session.data_changed.connect(sync)
     window.register_action("treat_missing", action)

@@ -37,6 +37,7 @@ def why(state: ActionState, key: str) -> str:
 
 def test_every_rule_has_a_reason_exactly_when_disabled():
     keys = {"e", "m", "iterate", "run", "stop", "reset", "back", "forward", "last", "reinit"}
+    keys.add("treat_missing")
     for state in (EMPTY, START, MID, RUNNING):
         states = action_states(state)
         assert set(states) == keys
@@ -91,6 +92,12 @@ def test_run_disabled_when_converged_or_at_max_iter():
     assert "converged" in why(converged, "run")
     limit = dataclasses.replace(MID, can_run=False, max_iter=7)
     assert why(limit, "run") == "disabled: max_iter (7) reached"
+
+
+def test_missing_values_can_be_treated_only_when_some_are_missing():
+    assert why(START, "treat_missing") == "disabled: no point has a missing coordinate"
+    assert action_states(dataclasses.replace(START, incomplete_rows=82))["treat_missing"][0]
+    assert action_states(dataclasses.replace(RUNNING, incomplete_rows=1))["treat_missing"][0]
 
 
 def test_run_label_follows_running_and_paused():
