@@ -211,7 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     icon = app_icon()
     if icon is not None:
         window.setWindowIcon(icon)
-    app.aboutToQuit.connect(window.session.shutdown)
     window.show()
     return app.exec()
 

@@ -69,7 +69,7 @@ class ExportActions:
     # ---------------------------------------------------------------- dialogs
 
     def ask_path(self, title: str, suffix: str, filter_: str) -> str | None:
-        from emviz.ui.classroom import last_folder, remember_folder
+        from emviz.ui.remembered import last_folder, remember_folder
 
         name = (self.window.session.data_name or "emviz").replace(" ", "_")
         start = str(Path(last_folder()) / f"{Path(name).stem}{suffix}")
@@ -215,6 +215,7 @@ class ExportActions:
         return ok and self._done(path)
 
 
-def install(window) -> None:
-    """File > Export submenu (PNG, SVG, GIF, MP4, JSON, CSV)."""
-    window.exporter = ExportActions(window)
+def install(window) -> ExportActions:
+    """File > Export submenu (PNG, SVG, GIF, MP4, JSON, CSV); the window keeps it as
+    ``window.exporter``."""
+    return ExportActions(window)

@@ -9,36 +9,23 @@
 - two overlays on the scatter plot: mean paths (:mod:`emviz.ui.trails`) and
   the mixture density (:mod:`emviz.ui.density`), toggled from the same menu;
 
-and registers everything that redraws in ``window.extra_views``.  The
-handles are kept on ``window.inside_em`` (an :class:`InsideEM`).
+and registers everything that redraws with ``window.add_views``.  The
+window keeps the returned :class:`InsideEM` as ``window.inside_em``.
 """
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
 from emviz.ui.bound_view import BoundView
 from emviz.ui.density import DensityOverlay
-from emviz.ui.extensions import scrolled
+from emviz.ui.docks import add_dock, bring_to_front
 from emviz.ui.formulas_view import FormulasView
 from emviz.ui.model_choice import ModelChoiceView
 from emviz.ui.trails import TrailsOverlay
 
 __all__ = ["InsideEM", "install"]
-
-
-class _CloseWatcher(QtCore.QObject):
-    """Stops the model-choice worker when the window closes (before it is destroyed)."""
-
-    def __init__(self, view: ModelChoiceView, parent: QtCore.QObject) -> None:
-        super().__init__(parent)
-        self._view = view
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QtCore.QEvent.Type.Close:
-            self._view.shutdown()
-        return False
 
 
 class InsideEM:
@@ -53,35 +40,19 @@ class InsideEM:
         self.trails = TrailsOverlay(s, window.scatter)
         self.density = DensityOverlay(s, window.scatter)
 
-        self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        for key, title, widget, tip in (
-            ("bound", "Lower bound", self.bound_view, "log p = L + KL after every half-step"),
-            ("formulas", "M-step formulas", self.formulas_view, "The formulas with live numbers"),
-            ("model", "Model choice (BIC/AIC)", self.model_choice, "BIC and AIC against K"),
-        ):
-            dock = QtWidgets.QDockWidget(title, window)
-            dock.setObjectName(f"{key}Dock")
-            dock.setWidget(scrolled(widget))
-            # A floating dock is a window of its own: it does not inherit the
-            # main window's projector-sized font.
-            dock.setFont(window.font())
-            dock.setFeatures(
-                QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
-                | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        self.docks: dict[str, QtWidgets.QDockWidget] = {
+            key: add_dock(window, key, title, widget, tip)
+            for key, title, widget, tip in (
+                ("bound", "Lower bound", self.bound_view, "log p = L + KL after every half-step"),
+                ("formulas", "M-step formulas", self.formulas_view,
+                 "The formulas with live numbers"),
+                ("model", "Model choice (BIC/AIC)", self.model_choice, "BIC and AIC against K"),
             )
-            dock.setToolTip(tip)
-            window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            dock.hide()  # opened from the Inside EM menu; the main view stays roomy
-            self.docks[key] = dock
+        }  # fmt: skip
         window.tabifyDockWidget(self.docks["bound"], self.docks["model"])
 
-        self.menu = window.menuBar().addMenu("&Inside EM")
+        self.menu = window.add_menu("inside_em", "&Inside EM")
         self.menu.setObjectName("insideEmMenu")
-        self.menu.setToolTipsVisible(True)
-        if "help" in getattr(window, "menus", {}):
-            # Keep Help last.
-            window.menuBar().insertMenu(window.menus["help"].menuAction(), self.menu)
         self.actions: dict[str, QtGui.QAction] = {}
         for key, dock in self.docks.items():
             action = dock.toggleViewAction()
@@ -118,15 +89,11 @@ class InsideEM:
             "Contours holding 25, 50, 75 and 95 % of the mass",
             self.density.set_contours,
         )
-        if "view" in getattr(window, "menus", {}):
-            window.menus["view"].addSeparator()
-            for key in ("trails", "heatmap", "contours"):
-                window.menus["view"].addAction(self.actions[key])
-
-        self._watcher = _CloseWatcher(self.model_choice, window)
-        window.installEventFilter(self._watcher)
-        window.extra_views.extend(
-            [self.bound_view, self.formulas_view, self.model_choice, self.trails, self.density]
+        window.menus["view"].addSeparator()
+        for key in ("trails", "heatmap", "contours"):
+            window.menus["view"].addAction(self.actions[key])
+        window.add_views(
+            self.bound_view, self.formulas_view, self.model_choice, self.trails, self.density
         )
 
     def _check(self, key, text, shortcut, tip, slot) -> QtGui.QAction:
@@ -153,12 +120,16 @@ class InsideEM:
     def show_docks(self, *keys: str) -> None:
         """Show the named docks ("bound", "formulas", "model"), or all."""
         for key in keys or tuple(self.docks):
-            self.docks[key].show()
-            self.docks[key].raise_()
+            bring_to_front(self.docks[key])
+
+    def shutdown(self) -> None:
+        """Stop the model-choice worker (the window calls this once, when it closes)."""
+        self.model_choice.shutdown()
 
 
 def install(window) -> InsideEM:
-    """Add the Inside-EM docks, overlays and menu to ``window``; returns the handles."""
-    inside = InsideEM(window)
-    window.inside_em = inside
-    return inside
+    """Add the Inside-EM docks, overlays and menu to ``window``; returns the handles.
+
+    A window that has them already (``window.inside_em``) keeps them.
+    """
+    return getattr(window, "inside_em", None) or InsideEM(window)

@@ -1,6 +1,7 @@
 """The initialisation and local-maxima lab (issue 4), plugged into the main window.
 
-``install(window)`` adds, through the window's public handles only:
+``install(window)`` returns a :class:`Lab` (the window keeps it as
+``window.lab``), which adds, through the window's public handles only:
 
 - a "Lab" menu;
 - docks: Restarts (:mod:`emviz.ui.restarts_view`), Ground truth
@@ -13,7 +14,8 @@
   log-likelihood line on ``window.loglik``.
 
 Worker threads (restarts, and the comparison on large data) are stopped and
-waited for when the window closes or the application quits.
+waited for by :meth:`Lab.shutdown`, which the window calls once when it
+closes or the application quits.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from PySide6.QtCore import Qt
 
 from emviz.ui.collapse_view import CollapseView
 from emviz.ui.compare_view import CompareView
-from emviz.ui.extensions import scrolled
+from emviz.ui.docks import add_dock, bring_to_front
 from emviz.ui.restarts_view import RestartsPanel
 from emviz.ui.start_editor import StartEditor
 from emviz.ui.truth_overlay import TruthOverlay, TruthPanel
@@ -45,41 +47,32 @@ class Lab(QtCore.QObject):
         self.collapse = CollapseView(window)
         self.compare = CompareView(window)
 
-        self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        for key, title, widget in (
-            ("restarts", "Restarts", self.restarts),
-            ("truth", "Ground truth", self.truth_panel),
-            ("collapse", "Collapse", self.collapse),
-            ("compare", "Algorithms", self.compare),
-        ):
-            dock = QtWidgets.QDockWidget(title, window)
-            dock.setObjectName(f"{key}Dock")
-            dock.setWidget(scrolled(widget))
-            dock.setAllowedAreas(
-                Qt.DockWidgetArea.RightDockWidgetArea
-                | Qt.DockWidgetArea.LeftDockWidgetArea
-                | Qt.DockWidgetArea.BottomDockWidgetArea
+        sides = (
+            Qt.DockWidgetArea.RightDockWidgetArea
+            | Qt.DockWidgetArea.LeftDockWidgetArea
+            | Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.docks: dict[str, QtWidgets.QDockWidget] = {
+            key: add_dock(window, key, title, widget, areas=sides)
+            for key, title, widget in (
+                ("restarts", "Restarts", self.restarts),
+                ("truth", "Ground truth", self.truth_panel),
+                ("collapse", "Collapse", self.collapse),
+                ("compare", "Algorithms", self.compare),
             )
-            window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            dock.hide()
-            self.docks[key] = dock
+        }
         docks = list(self.docks.values())
         for other in docks[1:]:
             window.tabifyDockWidget(docks[0], other)
         self._make_menu()
-        window.extra_views.extend(
-            [self.restarts, self.editor, self.truth, self.truth_panel, self.collapse, self.compare]
+        window.add_views(
+            self.restarts, self.editor, self.truth, self.truth_panel, self.collapse, self.compare
         )
-        window.installEventFilter(self)
-        app = QtWidgets.QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
 
     def _make_menu(self) -> None:
         w = self.window
-        menu = w.menuBar().addMenu("&Lab")
+        menu = w.add_menu("lab", "&Lab")
         menu.setObjectName("labMenu")
-        menu.setToolTipsVisible(True)
         self.menu = menu
         self.actions: dict[str, QtGui.QAction] = {}
 
@@ -152,8 +145,7 @@ class Lab(QtCore.QObject):
         def compare(on: bool) -> None:
             self.compare.set_enabled(on)
             if on:
-                self.docks["compare"].show()
-                self.docks["compare"].raise_()
+                bring_to_front(self.docks["compare"])
 
         toggle(
             "compare_on",
@@ -166,13 +158,10 @@ class Lab(QtCore.QObject):
         dock_action("compare", "&Algorithms panel", "", "Log-likelihood of the three algorithms")
 
     def show_dock(self, key: str) -> QtWidgets.QDockWidget:
-        dock = self.docks[key]
-        dock.show()
-        dock.raise_()
-        return dock
+        return bring_to_front(self.docks[key])
 
     def shutdown(self) -> None:
-        """Stop the lab's worker threads and wait for them."""
+        """Stop the lab's worker threads and wait for them (the window calls this once)."""
         self.restarts.shutdown()
         self.compare.shutdown()
 
@@ -180,17 +169,7 @@ class Lab(QtCore.QObject):
     def live_threads(self) -> list:
         return self.restarts.task.live_threads + self.compare.task.live_threads
 
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.window and event.type() == QtCore.QEvent.Type.Close:
-            self.shutdown()
-        return False
-
 
 def install(window) -> Lab:
-    """Add the lab to ``window`` (once; a second call returns the lab installed)."""
-    lab = getattr(window, "lab", None)
-    if lab is not None:
-        return lab
-    lab = Lab(window)
-    window.lab = lab
-    return lab
+    """The lab for ``window``: the one it has (``window.lab``), else a new one."""
+    return getattr(window, "lab", None) or Lab(window)

@@ -1,23 +1,66 @@
-"""The explorer window: layout, menus and shortcuts, wiring to the session."""
+"""The explorer window: layout, menus and shortcuts, wiring to the session, its features.
+
+The window's own commands come from :mod:`emviz.ui.actions`. Everything else
+(missing values, Inside EM, the lab, sessions, export, the classroom) is a
+feature listed in :data:`FEATURES`: each adds its menus, docks and overlays
+through the window's hooks (:meth:`MainWindow.add_menu`, ``add_views``,
+``register_action``, ``add_file_handler``, :func:`emviz.ui.docks.add_dock`)
+and is stopped by the window's one :meth:`MainWindow.shutdown`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from emviz import export
 from emviz.core.datasets import DATASETS
 from emviz.session import Session
+from emviz.ui import classroom, inside_em, lab, missing_view, session_io
+from emviz.ui.actions import (
+    ACTIONS,
+    MENU_LAYOUT,
+    ActionState,
+    action_states,
+    build_actions,
+    next_step_text,
+    run_label,
+    set_tip,
+)
 from emviz.ui.controls import ControlPanel
 from emviz.ui.dialogs import ColumnDialog, GenerateDialog
+from emviz.ui.docks import stack_right_docks
 from emviz.ui.loglik_view import LoglikView
 from emviz.ui.param_table import ParamTable, RespView
+from emviz.ui.remembered import last_folder, remember_folder
 from emviz.ui.scatter_view import ScatterView
 from emviz.ui.style import BASE_POINT_SIZE
 from emviz.ui.throttle import RedrawThrottle
 
-__all__ = ["MainWindow"]
+__all__ = ["FEATURES", "MainWindow"]
+
+#: The window's features, as (name, install). Every window installs them in
+#: this order, though none depends on it. ``install(window)`` adds the
+#: feature's menus, docks and overlays through the window's hooks and returns
+#: the feature, which the window keeps as ``window.<name>``. A feature may
+#: have ``all_installed()``, called once every feature is in (the classroom
+#: then styles every plot in the remembered theme), and ``shutdown()``,
+#: called once by :meth:`MainWindow.shutdown`.
+FEATURES: tuple[tuple[str, Callable[[MainWindow], object]], ...] = (
+    ("missing_overlay", missing_view.install),
+    ("inside_em", inside_em.install),
+    ("lab", lab.install),
+    ("session_io", session_io.install),
+    ("exporter", export.install),
+    ("classroom", classroom.install),
+)
+
+#: What File > Open offers besides the files of the features' handlers.
+DATA_PATTERNS = ("*.csv", "*.tsv", "*.txt", "*.dat", "*.npy")
 
 #: Files larger than this load on a worker thread with a progress dialog.
 ASYNC_LOAD_BYTES = 4_000_000
@@ -35,15 +78,46 @@ _NEXT_HINT = {
 }
 
 
-class MainWindow(QtWidgets.QMainWindow):
-    """The main window. ``session`` is the model; the views only draw it."""
+@dataclass(frozen=True)
+class FileHandler:
+    """Files that a feature opens itself (File > Open, drag and drop, the command line)."""
 
-    def __init__(self, session: Session | None = None, parent=None) -> None:
+    suffixes: tuple[str, ...]
+    open: Callable[[str], bool]
+    filter_name: str
+
+    def accepts(self, path: str) -> bool:
+        return str(path).lower().endswith(self.suffixes)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The main window. ``session`` is the model; the views only draw it.
+
+    Parameters
+    ----------
+    session : Session, optional
+        The model; a new one by default.
+    features : sequence of (name, install), optional
+        The features to install, :data:`FEATURES` by default (tests pass
+        them in another order).
+    """
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        parent=None,
+        features: tuple[tuple[str, Callable[[MainWindow], object]], ...] = FEATURES,
+    ) -> None:
         super().__init__(parent)
         self.session = session if session is not None else Session(self)
         self.errors: list[str] = []
-        #: Views added by feature panels (emviz.ui.extensions); flush() flushes them too.
+        #: Views added by the features (``add_views``); flush() flushes them too.
         self.extra_views: list = []
+        #: The installed features by name (each also ``window.<name>``).
+        self.features: dict[str, object] = {}
+        self._file_handlers: list[FileHandler] = []
+        self._shutdowns: list[Callable[[], None]] = []
+        self._shut_down = False
         self._error_box: QtWidgets.QMessageBox | None = None
         self.setWindowTitle("emviz: Expectation-Maximization, step by step")
         font = self.font()
@@ -71,138 +145,103 @@ class MainWindow(QtWidgets.QMainWindow):
         self._choose_aspect()
         self.resize(1500, 950)
         self.update_state()
-        from emviz.ui.extensions import install_all
+        self._install(features)
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
 
-        install_all(self)
+    # ------------------------------------------------------------------ features
+
+    def _install(self, features) -> None:
+        for name, install in features:
+            feature = install(self)
+            self.features[name] = feature
+            setattr(self, name, feature)
+            if callable(getattr(feature, "shutdown", None)):
+                self.add_shutdown(feature.shutdown)
+        stack_right_docks(self)
+        for feature in self.features.values():
+            if callable(getattr(feature, "all_installed", None)):
+                feature.all_installed()
+
+    def add_menu(self, key: str, title: str, before: str | None = "help") -> QtWidgets.QMenu:
+        """A new menu, before the menu ``before`` (Help stays last); also ``menus[key]``."""
+        menu = QtWidgets.QMenu(title, self.menuBar())
+        menu.setToolTipsVisible(True)
+        anchor = self.menus.get(before) if before else None
+        if anchor is None:
+            self.menuBar().addMenu(menu)
+        else:
+            self.menuBar().insertMenu(anchor.menuAction(), menu)
+        self.menus[key] = menu
+        return menu
+
+    def add_views(self, *views) -> None:
+        """Views with ``flush()`` (and maybe ``set_theme(colour)``) the window keeps drawn."""
+        self.extra_views.extend(views)
+
+    def register_action(self, key: str, action: QtGui.QAction) -> None:
+        """A feature's action, found as ``actions_by_key[key]``.
+
+        If :func:`emviz.ui.actions.action_states` has a rule for ``key``,
+        the window enables it and explains why not in its tooltip.
+        """
+        if key in self.actions_by_key:
+            raise ValueError(f"an action {key!r} is registered already")
+        self.actions_by_key[key] = action
+        self._tips[key] = action.toolTip()
+        self.update_state()
+
+    def add_file_handler(
+        self, suffixes: tuple[str, ...], open_fn: Callable[[str], bool], filter_name: str
+    ) -> None:
+        """Files ending in ``suffixes`` open with ``open_fn(path)`` instead of as data.
+
+        ``filter_name`` (such as "emviz sessions") names them in the Open dialog.
+        """
+        self._file_handlers.append(
+            FileHandler(tuple(x.lower() for x in suffixes), open_fn, filter_name)
+        )
+
+    def add_shutdown(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (which stops work and waits for it) when the window shuts down."""
+        self._shutdowns.append(fn)
+
+    def shutdown(self) -> None:
+        """Stop the features' work and the session's run, and wait for them: once.
+
+        Closing the window and quitting the application both call this.
+        """
+        if self._shut_down:
+            return
+        self._shut_down = True
+        for fn in self._shutdowns:
+            fn()
+        self.session.shutdown()
 
     # ------------------------------------------------------------------ actions
 
-    def _action(self, key, text, shortcut, tip, slot, checkable=False, checked=False):
-        action = QtGui.QAction(text, self)
-        action.setObjectName(f"{key}Action")
-        if shortcut:
-            action.setShortcut(QtGui.QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setCheckable(checkable)
-        if checkable:
-            action.setChecked(checked)
-            action.toggled.connect(slot)
-        else:
-            action.triggered.connect(lambda _checked=False: slot())
-        action._base_tip = tip  # the tooltip when enabled
-        self._set_tip(action, tip)
-        self.addAction(action)
-        self.actions_by_key[key] = action
-        return action
-
-    @staticmethod
-    def _set_tip(action: QtGui.QAction, tip: str) -> None:
-        keys = action.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip} ({keys})" if keys else tip)
-
     def _make_actions(self) -> None:
-        s = self.session
-        self.actions_by_key: dict[str, QtGui.QAction] = {}
-        a = self._action
-        a("open", "&Open…", "Ctrl+O", "Open a data file (CSV, TSV, text or .npy)", self.open_file)
-        a("generate", "&Generate…", "Ctrl+G", "Draw points from a known mixture", self.generate)
-        a("quit", "&Quit", "Ctrl+Q", "Quit emviz", self.close)
-        a("e", "&E-step", "E", "E-step: compute every point's responsibilities", s.step_e)
-        a("m", "&M-step", "M", "M-step: re-estimate weights, means and covariances", s.step_m)
-        a(
-            "iterate",
-            "&Iteration (E+M)",
-            "Space",
-            "One full iteration: E-step then M-step",
-            s.step_iteration,
-        )
-        a("run", "&Run", "R", "Run EM to convergence; press again to pause", s.toggle_run)
-        a("stop", "&Stop", "S", "Stop the run here", s.stop)
-        a("reset", "Rese&t", "Home", "Back to the initial mixture", s.reset)
-        a("reinit", "Re-&initialise", "N", "A new starting mixture (next seed)", s.reinitialize)
-        a("back", "&Back", "Left", "One half-step back in the history", s.back)
-        a("forward", "&Forward", "Right", "One half-step forward in the history", s.forward)
-        a(
-            "last",
-            "&Latest",
-            "End",
-            "The latest step in the history",
-            lambda: s.set_index(len(s.history) - 1),
-        )
-        sv = lambda: self.scatter  # the view exists by the time an action fires
-        a(
-            "sd1",
-            "1 sd",
-            "1",
-            "Ellipses at 1 standard deviation (39 % of a component)",
-            lambda on: sv().set_sd_visible(1, on),
-            checkable=True,
-            checked=True,
-        )
-        a(
-            "sd2",
-            "2 sd",
-            "2",
-            "Ellipses at 2 standard deviations (86 %)",
-            lambda on: sv().set_sd_visible(2, on),
-            checkable=True,
-            checked=True,
-        )
-        a(
-            "sd3",
-            "3 sd",
-            "3",
-            "Ellipses at 3 standard deviations (99 %)",
-            lambda on: sv().set_sd_visible(3, on),
-            checkable=True,
-            checked=True,
-        )
-        a(
-            "hard",
-            "&Hard assignment",
-            "H",
-            "Colour each point by its most responsible component only (soft blend when off)",
-            lambda on: sv().set_hard_assignment(on),
-            checkable=True,
-        )
-        a(
-            "add",
-            "&Add points mode",
-            "A",
-            "Clicks on the plot add points to the data",
-            lambda on: sv().set_add_mode(on),
-            checkable=True,
-        )
-        a(
-            "aspect",
-            "E&qual axis scales",
-            "X",
-            "Same scale on both axes, so ellipses keep their true shape (turned off on loading "
-            "data whose two ranges differ more than 5-fold)",
-            lambda on: sv().set_equal_aspect(on),
-            checkable=True,
-            checked=True,
-        )
-        a("fit", "&Fit view", "F", "Zoom to the data", lambda: sv().fit_view())
-        a(
-            "climb",
-            "Log-likelihood: &zoom to the climb",
-            "Z",
-            "Fit the log-likelihood axis to the steps after the first M-step, whose jump "
-            "otherwise flattens the slow climb that follows",
-            lambda on: self.loglik.set_zoom_to_climb(on),
-            checkable=True,
-        )
-        a("keys", "&Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_keys)
+        #: The window's actions by key (see emviz.ui.actions.ACTIONS).
+        self.actions_by_key: dict[str, QtGui.QAction] = build_actions(self)
+        self._tips = {spec.key: spec.tip for spec in ACTIONS}
 
     def _make_menus(self) -> None:
         act = self.actions_by_key
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(act["open"])
-        file_menu.addAction(act["generate"])
-        data_menu = file_menu.addMenu("&Data sets")
+        #: The menus by key ("file", "em", "history", "view", "help", and the features').
+        self.menus: dict[str, QtWidgets.QMenu] = {}
+        for (key, title), keys in MENU_LAYOUT.items():
+            menu = bar.addMenu(title)
+            menu.setToolTipsVisible(True)
+            for name in keys:
+                menu.addSeparator() if name is None else menu.addAction(act[name])
+            self.menus[key] = menu
+        file_menu = self.menus["file"]
+        data_menu = QtWidgets.QMenu("&Data sets", file_menu)
         data_menu.setObjectName("datasetsMenu")
+        file_menu.insertMenu(act["quit"], data_menu)
+        file_menu.insertSeparator(act["quit"])
         self.dataset_actions = {}
         for name, description in DATASETS.items():
             action = data_menu.addAction(_DATASET_TITLES.get(name, name.replace("_", " ").title()))
@@ -212,24 +251,6 @@ class MainWindow(QtWidgets.QMainWindow):
             action.triggered.connect(lambda _c=False, n=name: self.session.load_dataset(n))
             self.dataset_actions[name] = action
         data_menu.setToolTipsVisible(True)
-        file_menu.addSeparator()
-        file_menu.addAction(act["quit"])
-        em_menu = bar.addMenu("&EM")
-        for key in ("e", "m", "iterate", None, "run", "stop", None, "reset", "reinit"):
-            em_menu.addSeparator() if key is None else em_menu.addAction(act[key])
-        history_menu = bar.addMenu("&History")
-        for key in ("back", "forward", "reset", "last"):
-            history_menu.addAction(act[key])
-        view_menu = bar.addMenu("&View")
-        for key in ("sd1", "sd2", "sd3", None, "hard", "add", None, "aspect", "fit", "climb"):
-            view_menu.addSeparator() if key is None else view_menu.addAction(act[key])
-        #: The menus by name, for feature panels to add their actions to.
-        self.menus = {"file": file_menu, "em": em_menu, "history": history_menu, "view": view_menu}
-        help_menu = bar.addMenu("&Help")
-        self.menus["help"] = help_menu
-        help_menu.addAction(act["keys"])
-        for menu in (file_menu, em_menu, history_menu, view_menu):
-            menu.setToolTipsVisible(True)
 
     def _make_layout(self) -> None:
         s = self.session
@@ -340,70 +361,15 @@ class MainWindow(QtWidgets.QMainWindow):
         s = self.session
         act = self.actions_by_key
         snap = s.history[s.index] if s.history else None
-        nxt = s.next_phase
-        running = s.running
-        has = snap is not None
-        why_running = "disabled while EM runs: pause (R) or stop (S) first"
-
-        def enable(key: str, on: bool, why: str = "") -> None:
-            action = act[key]
-            action.setEnabled(on)
-            base = action._base_tip
-            self._set_tip(action, base if on else f"{base} — {why}")
-
-        enable(
-            "e",
-            has and not running and nxt == "E",
-            why_running
-            if running
-            else "disabled: the E-step was just done; the M-step comes next"
-            if has
-            else "disabled: no data",
-        )
-        enable(
-            "m",
-            has and not running and nxt == "M",
-            why_running
-            if running
-            else "disabled: the M-step needs responsibilities; do the E-step first"
-            if has
-            else "disabled: no data",
-        )
-        enable("iterate", has and not running, why_running if running else "disabled: no data")
-        can_run = running or s.can_run
-        if snap is not None and not can_run:
-            why = (
-                "disabled: converged; step on, reset or re-initialise"
-                if snap.converged
-                else f"disabled: max_iter ({s.settings.max_iter}) reached"
-            )
-        else:
-            why = "disabled: no data"
-        act["run"].setText("Pause" if running else ("Resume" if s.paused else "Run"))
-        act["run"]._base_tip = (
-            "Pause the run"
-            if running
-            else "Resume the run"
-            if s.paused
-            else "Run EM to convergence; press again to pause"
-        )
-        enable("run", can_run, why)
-        enable("stop", running or s.paused, "disabled: EM is not running")
-        enable("reset", has and s.index > 0, "disabled: already at the initial mixture")
-        enable("back", has and s.index > 0, "disabled: at the first step")
-        enable("forward", has and not s.at_end, "disabled: at the latest step")
-        enable("last", has and not s.at_end, "disabled: at the latest step")
-        enable("reinit", s.X is not None, "disabled: no data")
-
-        if snap is None:
-            self.controls.next_label.setText("No data: open or generate some (Ctrl+O, Ctrl+G)")
-        elif running:
-            self.controls.next_label.setText(f"Running… next step: {nxt}-step")
-        elif snap.converged and s.at_end:
-            self.controls.next_label.setText(f"Converged. Next step: {nxt}-step")
-        else:
-            self.controls.next_label.setText(f"Next step: {nxt}-step")
-        self.controls.next_label.setToolTip(_NEXT_HINT.get(nxt, ""))
+        state = ActionState.of(s)
+        text, self._tips["run"] = run_label(state)
+        act["run"].setText(text)
+        for key, (enabled, why) in action_states(state).items():
+            if key in act:  # a feature's action is there if the feature is
+                act[key].setEnabled(enabled)
+                set_tip(act[key], self._tips[key] if enabled else f"{self._tips[key]} — {why}")
+        self.controls.next_label.setText(next_step_text(state))
+        self.controls.next_label.setToolTip(_NEXT_HINT.get(state.next_phase, ""))
 
         slider = self.history_slider
         slider.blockSignals(True)
@@ -489,13 +455,22 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ data
 
     def ask_open_path(self) -> str | None:
-        """The file dialog (tests replace this method)."""
+        """The file dialog, in the folder of the last file (tests replace this method)."""
+        patterns = list(DATA_PATTERNS)
+        filters = []
+        for handler in self._file_handlers:
+            own = " ".join(f"*{suffix}" for suffix in handler.suffixes)
+            patterns.append(own)
+            filters.append(f"{handler.filter_name} ({own})")
+        everything = "Data files" + (" and sessions" if self._file_handlers else "")
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self,
-            "Open data",
-            "",
-            "Data files (*.csv *.tsv *.txt *.dat *.npy);;All files (*)",
+            "Open data" + (" or a session" if self._file_handlers else ""),
+            last_folder(opening=True),
+            ";;".join([f"{everything} ({' '.join(patterns)})", *filters, "All files (*)"]),
         )
+        if path:
+            remember_folder(path)
         return path or None
 
     def ask_columns(self, path: str, names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -518,6 +493,9 @@ class MainWindow(QtWidgets.QMainWindow):
             path = self.ask_open_path()
             if not path:
                 return False
+        for handler in self._file_handlers:
+            if handler.accepts(path):
+                return handler.open(str(path))
         columns = None
         if not str(path).lower().endswith(".npy"):
             from emviz.core.io import numeric_columns
@@ -659,7 +637,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, lambda: self.open_file(path))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        self.session.shutdown()
+        self.shutdown()
         super().closeEvent(event)
 
 

@@ -99,10 +99,10 @@ class MissingOverlay(QtCore.QObject):
         )
 
 
-def install(window) -> None:
-    """The "Treat missing values with EM" toggle and the overlay."""
+def install(window) -> MissingOverlay:
+    """The overlay and EM > Treat missing values with EM (``actions_by_key["treat_missing"]``)."""
     session = window.session
-    window.missing_overlay = MissingOverlay(window)
+    overlay = MissingOverlay(window)
     action = window.menus["em"].addAction("Treat missing values with E&M")
     action.setObjectName("treatMissingAction")
     action.setCheckable(True)
@@ -112,12 +112,12 @@ def install(window) -> None:
     )
     action.toggled.connect(session.set_treat_missing)
 
-    def sync() -> None:
+    def sync() -> None:  # enabled by the window's rule (emviz.ui.actions.action_states)
         action.blockSignals(True)
         action.setChecked(session.treat_missing)
         action.blockSignals(False)
-        action.setEnabled(session.n_incomplete_raw > 0)
 
     session.data_changed.connect(sync)
-    window.treat_missing_action = action
+    window.register_action("treat_missing", action)
     sync()
+    return overlay

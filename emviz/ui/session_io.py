@@ -171,7 +171,6 @@ class SessionIO:
         file_menu.insertAction(anchor, self.open_action)
         file_menu.insertAction(anchor, self.save_action)
         file_menu.insertSeparator(anchor)
-        self._route_open(window)
 
     def _action(self, key, text, shortcut, tip, slot) -> QtGui.QAction:
         action = QtGui.QAction(text, self.window)
@@ -184,40 +183,6 @@ class SessionIO:
         action.triggered.connect(lambda _c=False: slot())
         self.window.addAction(action)
         return action
-
-    def _route_open(self, window) -> None:
-        """File > Open and drag and drop accept .emviz sessions too."""
-        original = window.open_file
-
-        def open_file(path: str | None = None) -> bool:
-            if not path:
-                path = window.ask_open_path()
-                if not path:
-                    return False
-            if str(path).lower().endswith(SUFFIX):
-                return open_session(window, path)
-            return original(path)
-
-        def ask_open_path() -> str | None:
-            from emviz.ui.classroom import last_folder, remember_folder
-
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(
-                window,
-                "Open data or a session",
-                last_folder(opening=True),
-                "Data files and sessions (*.csv *.tsv *.txt *.dat *.npy *.emviz);;"
-                f"{SESSION_FILTER};;All files (*)",
-            )
-            if path:
-                remember_folder(path)
-            return path or None
-
-        window.open_file = open_file
-        window.ask_open_path = ask_open_path
-        action = window.actions_by_key.get("open")
-        if action is not None:
-            action.triggered.disconnect()
-            action.triggered.connect(lambda _c=False: window.open_file())
 
     # ---------------------------------------------------------------- dialogs
 
@@ -261,6 +226,8 @@ class SessionIO:
         return open_session(self.window, path)
 
 
-def install(window) -> None:
-    """File > Save session… (Ctrl+S) and Open session… (Ctrl+Shift+O)."""
-    window.session_io = SessionIO(window)
+def install(window) -> SessionIO:
+    """File > Save session… (Ctrl+S) and Open session… (Ctrl+Shift+O); File > Open and
+    drag and drop open ``.emviz`` files as sessions."""
+    window.add_file_handler((SUFFIX,), lambda path: open_session(window, path), "emviz sessions")
+    return SessionIO(window)

@@ -25,7 +25,7 @@ def _settings_file(tmp_path, monkeypatch):
 
 
 def equip(window):
-    """Install the classroom features (until emviz.ui.extensions installs them)."""
+    """The classroom, session and export features (every window has them: FEATURES)."""
     from emviz import export
     from emviz.ui import classroom, session_io
 
@@ -375,7 +375,7 @@ def test_theme_switch_changes_backgrounds_and_keeps_the_palette_readable(qtbot, 
 
 def test_settings_persist_across_two_windows(qtbot, tmp_path, _settings_file):
     from emviz.app import create_main_window
-    from emviz.ui.classroom import last_folder, remember_folder
+    from emviz.ui.remembered import last_folder, remember_folder
 
     first = equip(create_main_window([]))
     qtbot.addWidget(first)
@@ -410,7 +410,7 @@ def test_settings_persist_across_two_windows(qtbot, tmp_path, _settings_file):
 
 def test_first_open_starts_in_the_bundled_data_sets_and_save_never_there(tmp_path):
     from emviz.core.resources import resource_path
-    from emviz.ui.classroom import last_folder, remember_folder
+    from emviz.ui.remembered import last_folder, remember_folder
 
     bundled = resource_path("datasets")
     # Nothing remembered yet: Open shows the data sets, Save the home folder.
@@ -428,7 +428,7 @@ def test_first_open_starts_in_the_bundled_data_sets_and_save_never_there(tmp_pat
 
 
 def test_nothing_is_remembered_outside_the_app(qtbot, monkeypatch, tmp_path):
-    from emviz.ui.classroom import settings_store
+    from emviz.ui.remembered import settings_store
 
     monkeypatch.delenv("EMVIZ_SETTINGS")
     app = QtCore.QCoreApplication.instance()

@@ -28,7 +28,7 @@ def conditional_positions(X, mixture, resp):
 
 def test_treat_missing_uses_the_incomplete_rows(window, qtbot):
     s = window.session
-    action = window.treat_missing_action
+    action = window.actions_by_key["treat_missing"]
     assert not action.isEnabled()  # Old Faithful has no holes
     s.load_dataset("old_faithful_holes")
     assert action.isEnabled() and not action.isChecked()
@@ -110,3 +110,11 @@ def test_rows_skipped_on_loading_are_counted_in_the_caption(window, tmp_path):
     assert "had neither value" in window.param_caption.text()
     s.load_dataset("old_faithful")
     assert s.n_skipped == 0 and "skipped" not in window.param_caption.text()
+
+
+def test_the_treat_missing_toggle_says_why_it_is_disabled(window):
+    action = window.actions_by_key["treat_missing"]
+    assert not action.isEnabled()
+    assert "no point has a missing coordinate" in action.toolTip()
+    window.session.load_dataset("old_faithful_holes")
+    assert action.isEnabled() and "disabled" not in action.toolTip()
