@@ -90,7 +90,11 @@ def bound_terms(X: object, mixture: Mixture, resp: object) -> BoundTerms:
     expected = float(_xlogy(q, log_joint).sum())
     entropy = float(-_xlogy(q, log_q).sum())
     # KL(q || post) = sum q (log q - log post); terms with q = 0 contribute 0.
-    kl = float(_xlogy(q, log_q - log_post).sum())
+    # Where q = 0 both logs may be -inf (a component of weight 0); the
+    # difference is taken only where q > 0, the only terms that count.
+    log_ratio = np.zeros_like(q)
+    np.subtract(log_q, log_post, out=log_ratio, where=q > 0)
+    kl = float(_xlogy(q, log_ratio).sum())
     return BoundTerms(
         log_likelihood=float(log_norm.sum()),
         expected_complete=expected,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from emviz.core._products import matmul, vecdot
 from emviz.core.errors import EmvizError
 from emviz.core.fastmath import (
     EXP_SCALE,
@@ -350,8 +351,12 @@ def _log_density_terms(
     b = cov[:, 0, 1]
     c = cov[:, 1, 1]
     det = a * c - b * b
-    with np.errstate(divide="ignore"):
-        log_w = np.log(mixture.weights)
+    # A component of weight 0 has log pi_k = -inf.  That constant must not
+    # enter the matrix product (some BLAS kernels raise the invalid flag on
+    # -inf * 0), so the product gets log pi_k = 0 for it and its row is set to
+    # -inf afterwards (see _weighted_log_density): the same value, exactly.
+    absent = ~(mixture.weights > 0)
+    log_w = np.log(np.where(absent, 1.0, mixture.weights))
     const = log_w - _LOG_2PI - 0.5 * np.log(det)
     m = mixture.means - data.ref
     mx, my = m[:, 0], m[:, 1]
@@ -376,7 +381,8 @@ def _log_density_terms(
     exact = np.flatnonzero(~(err <= _EXPANSION_TOL))
     v = det / a
     exact_terms = (mx, my, b / a, np.sqrt(0.5 / a), np.sqrt(0.5 / v), const)
-    return weights, exact, exact_terms, scale
+    exact = np.setdiff1d(exact, np.flatnonzero(absent))
+    return weights, exact, exact_terms, scale, np.flatnonzero(absent)
 
 
 def _exact_log_density(
@@ -425,7 +431,7 @@ def _chunk_features(data: PreparedData, start: int, stop: int, buf: np.ndarray) 
 
 def _weighted_log_density(
     data: PreparedData,
-    terms: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]],
+    terms: tuple,
     start: int,
     stop: int,
     out: np.ndarray,
@@ -436,12 +442,14 @@ def _weighted_log_density(
     ``features`` are the chunk's, from :func:`_chunk_features`; ``terms``
     from :func:`_log_density_terms`, whose ``scale`` gives the unit.
     """
-    weights, exact, exact_terms, scale = terms
-    np.matmul(weights, features, out=out)
+    weights, exact, exact_terms, scale, absent = terms
+    matmul(weights, features, out=out)
     for j in exact:
         _exact_log_density(data.x[start:stop], data.y[start:stop], j, exact_terms, out[j])
         if scale != 1.0:
             out[j] *= scale
+    for j in absent:
+        out[j] = -np.inf  # log pi_k = log 0
 
 
 def weighted_log_density(data: PreparedData, mixture: Mixture) -> np.ndarray:
@@ -499,8 +507,8 @@ def _add_first_moments(
     function, chunk by chunk, so that an M-step gets the same bits either way.
     """
     nk += r.sum(axis=1)
-    sx += r @ data.x[start:stop]
-    sy += r @ data.y[start:stop]
+    sx += matmul(r, data.x[start:stop])
+    sy += matmul(r, data.y[start:stop])
 
 
 def _other_rows(a: np.ndarray, row: int) -> list[np.ndarray]:
@@ -570,7 +578,7 @@ def _e_pass(
         if clamp:
             np.maximum(log_prob, -1e300, out=log_prob)
         if q_t is not None:
-            cross += nat * float(np.vecdot(q_t[:, start:stop], log_prob).sum())
+            cross += nat * float(vecdot(q_t[:, start:stop], log_prob).sum())
         # log-sum-exp over components, shifted per point so that a point
         # thousands of standard deviations away neither underflows to
         # exp(-inf) = 0 for every component nor gives 0/0.  The shift is the
@@ -628,7 +636,7 @@ def _e_pass(
             _add_first_moments(data, log_prob, start, stop, nk, sx, sy)
         total += shift_sum + lognorm_sum
         if terms:
-            rs_total += float(np.vecdot(log_prob, s_chunk).sum())
+            rs_total += float(vecdot(log_prob, s_chunk).sum())
             shift_total += shift_sum
             lognorm_total += lognorm_sum
     resp_t.setflags(write=False)
@@ -864,10 +872,10 @@ def m_step_prepared(
         rd = rd_buf[:, :, :m]
         np.subtract(xy[:, None, start:stop], centres, out=d)
         np.multiply(r[:, start:stop], d, out=rd)
-        diag = np.vecdot(rd, d)  # (2, K): sum r dx^2, sum r dy^2
+        diag = vecdot(rd, d)  # (2, K): sum r dx^2, sum r dy^2
         sxx += diag[0]
         syy += diag[1]
-        sxy += np.vecdot(rd[0], d[1])
+        sxy += vecdot(rd[0], d[1])
     means = np.column_stack([mx, my]) + data.ref
     weights = nk / n
     global_var = None
@@ -875,7 +883,7 @@ def m_step_prepared(
         gx, gy = data.x, data.y
         global_var = (
             np.array(
-                [[gx @ gx, gx @ gy], [gx @ gy, gy @ gy]],
+                [[matmul(gx, gx), matmul(gx, gy)], [matmul(gx, gy), matmul(gy, gy)]],
             )
             / n
         )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from emviz.core._products import matmul
 from emviz.core.em import PreparedData, Snapshot, e_step_prepared, prepare
 from emviz.core.errors import EmvizError
 from emviz.core.mixture import Mixture
@@ -41,7 +42,7 @@ def _partition_mixture(
     counts = np.bincount(labels, minlength=k).astype(float)
     dx = data.x - centers[labels, 0]
     dy = data.y - centers[labels, 1]
-    var = max(0.5 * float(dx @ dx + dy @ dy) / n, floor)
+    var = max(0.5 * float(matmul(dx, dx) + matmul(dy, dy)) / n, floor)
     weights = np.maximum(counts, 1.0)  # an empty cluster keeps a sliver of weight
     mixture = Mixture(
         weights=weights / weights.sum(),

@@ -47,6 +47,7 @@ import numpy as np
 # module at its top without a circular-import failure: the names are looked
 # up at call time, when em.py is complete.
 import emviz.core.em as em
+from emviz.core._products import matmul, vecdot
 from emviz.core.errors import EmvizError
 from emviz.core.mixture import Mixture
 
@@ -206,7 +207,9 @@ def prepare_missing(X: object) -> MissingData:
     y_mx = Xk[idx_missing_x, 1] - ref[1]
     n = Xk.shape[0]
     if idx_complete.shape[0] == n:
-        global_cov = np.array([[xc @ xc, xc @ yc], [xc @ yc, yc @ yc]]) / n
+        global_cov = (
+            np.array([[matmul(xc, xc), matmul(xc, yc)], [matmul(xc, yc), matmul(yc, yc)]]) / n
+        )
     else:
         global_cov = np.diag(var)
     complete = em.prepare(Xk[idx_complete]) if idx_complete.shape[0] else None
@@ -394,9 +397,9 @@ def expected_points(
         mu_m, mu_o, slope, cond_var = _regression(mixture, md.ref, m)
         r = np.asarray(resp)[idx].T  # (K, rows)
         cm = mu_m[:, None] + slope[:, None] * (obs - mu_o[:, None])  # (K, rows), centred
-        mean = np.vecdot(r.T, cm.T)  # sum_k r_nk m_nk
+        mean = vecdot(r.T, cm.T)  # sum_k r_nk m_nk
         dev = cm - mean
-        var = r.T @ cond_var + np.vecdot(r.T, (dev * dev).T)
+        var = matmul(r.T, cond_var) + vecdot(r.T, (dev * dev).T)
         points[idx, m] = mean + md.ref[m]
         spread[idx] = np.sqrt(np.maximum(var, 0.0))
     points.setflags(write=False)
@@ -535,11 +538,11 @@ def m_step_missing(
     # is linear in x_o, so its weighted sum needs only sum_n r_nk and
     # sum_n r_nk x_o: sum_n r_nk E_k[x_m] = R_k (mu_m - slope mu_o) + slope (r x_o).
     sums = np.zeros((2, k))
-    sums[0] += r_c @ md.xc
-    sums[1] += r_c @ md.yc
+    sums[0] += matmul(r_c, md.xc)
+    sums[1] += matmul(r_c, md.yc)
     for m, rg, obs, (mu_m, mu_o, slope, _) in groups:
         rk = rg.sum(axis=1)
-        rx = rg @ obs
+        rx = matmul(rg, obs)
         sums[1 - m] += rx
         sums[m] += rk * mu_m + slope * (rx - rk * mu_o)
     mx = sums[0] / safe_nk
@@ -588,12 +591,12 @@ def _accumulate(s: np.ndarray, r: np.ndarray, d: list | tuple) -> None:
     """Add sum_n r_kn d_i d_j to ``s[i, j]`` (shape (2, 2, K)); d_i of shape (m,) or (K, m)."""
     dx, dy = (np.broadcast_to(v, r.shape) for v in d)
     rd = r * dx
-    s[0, 0] += np.vecdot(rd, dx)
-    xy = np.vecdot(rd, dy)
+    s[0, 0] += vecdot(rd, dx)
+    xy = vecdot(rd, dy)
     s[0, 1] += xy
     s[1, 0] += xy
     rd = r * dy
-    s[1, 1] += np.vecdot(rd, dy)
+    s[1, 1] += vecdot(rd, dy)
 
 
 # ---------------------------------------------------------------------------
