@@ -218,6 +218,16 @@ class CompareView(QtWidgets.QWidget):
             self.paths = None
             self._draw()
             return
+        if s.data.marginal:
+            self.task.cancel()
+            self._key = None
+            self.paths = None
+            self._draw()
+            self.label.setText(
+                "The comparison does not apply with missing values: hard EM and k-means "
+                "need every coordinate (EM > Treat missing values with EM is on)."
+            )
+            return
         st = s.settings
         start = s.history[0].mixture
         key = (s.data, start, st.reg_covar, st.tol, st.max_iter)
