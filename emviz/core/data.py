@@ -44,7 +44,7 @@ from emviz.core.missing import (
     weighted_log_density_missing,
 )
 from emviz.core.mixture import Mixture
-from emviz.core.validation import check_points
+from emviz.core.validation import check_points, check_scale
 
 #: How the steps treat NaN coordinates: reject them, or integrate them out.
 MISSING_MODES: tuple[str, ...] = ("raise", "marginalize")
@@ -233,6 +233,7 @@ class PreparedData:
 def _prepare_complete(X: object) -> PreparedData:
     """Check ``X`` and lay it out as :class:`PreparedData`."""
     arr = check_points(X)
+    check_scale((arr[:, 0], arr[:, 1]))
     ref = arr.mean(axis=0)
     n = arr.shape[0]
     xy = np.empty((2, n))
@@ -462,6 +463,7 @@ def prepare_missing(X: object) -> MissingData:
                 f"column {axis} ({_AXIS_NAMES[axis]}) has no observed value: "
                 "EM needs at least one per axis"
             )
+    check_scale((arr[~nan[:, 0], 0], arr[~nan[:, 1], 1]))
     both = nan.all(axis=1)
     kept = np.flatnonzero(~both)
     Xk = arr[kept]
@@ -530,7 +532,7 @@ def prepare(X: object, missing: str = "raise") -> PreparedData | MissingData:
     ------
     EmvizError
         On bad shapes, infinity, NaN (with "raise"), or coordinates too
-        large or too small for the steps (see :func:`check_points`).
+        large or too small for the steps (see :func:`emviz.core.validation.check_scale`).
     """
     if missing not in MISSING_MODES:
         raise EmvizError(f"missing must be one of {', '.join(MISSING_MODES)}; got {missing!r}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from emviz.core._kernels import ArrayPool, EPass, e_step_prepared, hard_e_step
-from emviz.core.data import MISSING_MODES, Data, PreparedData, prepare
+from emviz.core.data import MISSING_MODES, Data, PreparedData, as_data, prepare
 from emviz.core.errors import EmvizError
 from emviz.core.init import initialize
 from emviz.core.mixture import Mixture, check_cov_type
@@ -240,7 +240,7 @@ def fit(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, 2)
+    X : array-like of shape (n_samples, 2), or prepared data (:class:`emviz.core.data.Data`)
     n_components : int
     cov_type : {"full", "tied", "diag", "spherical"}
     init : str or Mixture
@@ -255,7 +255,7 @@ def fit(
     -------
     FitResult
     """
-    data = prepare(X, missing)
+    data = as_data(X, missing)
     if isinstance(init, Mixture):
         if init.n_components != n_components:
             raise EmvizError(
@@ -286,12 +286,20 @@ def fit(
 
 
 def bic(X: object, mixture: Mixture) -> float:
-    """Bayesian information criterion, -2 log p(X | theta) + p log N (lower is better)."""
-    data = prepare(X)
+    """Bayesian information criterion, -2 log p(X | theta) + p log N (lower is better).
+
+    ``X`` may be prepared data of either kind (:class:`emviz.core.data.Data`);
+    with missing coordinates, log p is the observed-data log-likelihood and
+    N the number of rows in the fit.
+    """
+    data = as_data(X)
     ll = data.e_step(mixture)[1]
     return -2.0 * ll + mixture.n_parameters() * math.log(data.n_samples)
 
 
 def aic(X: object, mixture: Mixture) -> float:
-    """Akaike information criterion, -2 log p(X | theta) + 2p (lower is better)."""
-    return -2.0 * log_likelihood(X, mixture) + 2.0 * mixture.n_parameters()
+    """Akaike information criterion, -2 log p(X | theta) + 2p (lower is better).
+
+    ``X`` may be prepared data of either kind, as for :func:`bic`.
+    """
+    return -2.0 * as_data(X).e_step(mixture)[1] + 2.0 * mixture.n_parameters()
