@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from emviz.core.em import PreparedData, Snapshot, e_step_prepared, iterate_em, prepare
+from emviz.core.data import MissingData, PreparedData, prepare
+from emviz.core.em import Snapshot, iterate_em
 from emviz.core.errors import EmvizError
 from emviz.core.init import initialize
-from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS, Settings
 from emviz.em_process import EMProcess, shared_bytes, shared_memory_room
@@ -250,13 +250,13 @@ class Session(QObject):
     @property
     def n_incomplete(self) -> int:
         """Rows in the fit that have a missing coordinate (0 unless treat_missing)."""
-        return self.data.n_incomplete if isinstance(self.data, MissingData) else 0
+        return self.data.n_incomplete if self.data is not None else 0
 
     def _prepare(self, raw: np.ndarray) -> PreparedData | MissingData:
         """The data EM runs on: all rows by EM for missing values, or the complete rows."""
         incomplete = np.isnan(raw).any(axis=1)
         if self.treat_missing and (np.isnan(raw).sum(axis=1) == 1).any():
-            return prepare_missing(raw)
+            return prepare(raw, missing="marginalize")
         if incomplete.all():
             raise EmvizError("every row has a missing value: there is nothing to fit")
         return prepare(raw[~incomplete])
@@ -299,9 +299,7 @@ class Session(QObject):
 
     def _posterior(self, mixture: Mixture) -> np.ndarray:
         """Responsibilities of every point in the fit under ``mixture``."""
-        if isinstance(self.data, MissingData):
-            return e_step_missing(self.data, mixture)[0]
-        return e_step_prepared(self.data, mixture)[0]
+        return self.data.e_step(mixture)[0]
 
     def _report(self, exc: Exception) -> bool:
         self.error.emit(str(exc))
@@ -416,17 +414,8 @@ class Session(QObject):
         return self.update_settings(seed=self.settings.seed + 1)
 
     def _initial_mixture(self, data: PreparedData | MissingData, settings: Settings) -> Mixture:
-        if isinstance(data, MissingData):
-            return initialize_missing(
-                data,
-                settings.n_components,
-                method=settings.init,
-                cov_type=settings.cov_type,
-                seed=settings.seed,
-                reg_covar=settings.reg_covar,
-            )
         return initialize(
-            data.X,
+            data,
             settings.n_components,
             method=settings.init,
             cov_type=settings.cov_type,
@@ -444,7 +433,7 @@ class Session(QObject):
         s = self.settings
         # bound: every snapshot carries Q and H for the lower-bound view (not
         # computed for EM with missing values).
-        bound = not isinstance(self.data, MissingData)
+        bound = self.data is None or not self.data.marginal
         return dict(cov_type=s.cov_type, reg_covar=s.reg_covar, tol=s.tol, bound=bound)
 
     def set_start(self, mixture: Mixture) -> bool:
@@ -677,7 +666,7 @@ class Session(QObject):
 
     def _wants_process(self) -> bool:
         data = self.data
-        if not (self.use_process and isinstance(data, PreparedData)):
+        if not (self.use_process and data is not None and not data.marginal):
             return False
         if data.n_samples < PROCESS_MIN_POINTS:
             return False

@@ -8,6 +8,7 @@ Import it from a script or notebook::
 """
 
 from emviz.core.bound import BoundTerms, bound_terms
+from emviz.core.data import MISSING_MODES, Data, MissingData, PreparedData, prepare
 from emviz.core.datasets import (
     DATASETS,
     PRESETS,
@@ -16,19 +17,7 @@ from emviz.core.datasets import (
     make_preset,
     sample_mixture,
 )
-from emviz.core.em import (
-    FitResult,
-    PreparedData,
-    Snapshot,
-    aic,
-    bic,
-    e_step,
-    fit,
-    iterate_em,
-    log_likelihood,
-    m_step,
-    prepare,
-)
+from emviz.core.em import FitResult, Snapshot, aic, bic, fit, iterate_em
 from emviz.core.errors import DataFileError, EmvizError
 from emviz.core.geometry import ellipse_axes, ellipse_points, ellipses_points
 from emviz.core.init import INIT_METHODS, initialize
@@ -36,6 +25,7 @@ from emviz.core.io import LoadCancelled, LoadedPoints, load_points, numeric_colu
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors, same_solution
 from emviz.core.mixture import COV_TYPES, Mixture
 from emviz.core.restarts import LocalMaximum, RestartRun, RestartsResult, run_restarts
+from emviz.core.steps import e_step, log_likelihood, m_step
 
 __all__ = [
     "COV_TYPES",
@@ -60,6 +50,9 @@ __all__ = [
     "numeric_columns",
     "sample_mixture",
     "INIT_METHODS",
+    "MISSING_MODES",
+    "Data",
+    "MissingData",
     "DataFileError",
     "EmvizError",
     "FitResult",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emviz.core.em import prepare, weighted_log_density
+from emviz.core.data import as_data
 from emviz.core.errors import EmvizError
 from emviz.core.mixture import Mixture
 from emviz.core.validation import check_resp
@@ -75,13 +75,13 @@ def bound_terms(X: object, mixture: Mixture, resp: object) -> BoundTerms:
     -------
     BoundTerms
     """
-    data = prepare(X)
+    data = as_data(X)
     q = check_resp(resp, data.n_samples)
     if q.shape[1] != mixture.n_components:
         raise EmvizError(
             f"resp has {q.shape[1]} columns but the mixture has {mixture.n_components} components"
         )
-    log_joint = weighted_log_density(data, mixture).T  # (n, K): log pi_k N(x_n | k)
+    log_joint = data.log_joint(mixture).T  # (n, K): log pi_k p_k(x_n)
     peak = log_joint.max(axis=1, keepdims=True)
     log_norm = peak[:, 0] + np.log(np.exp(log_joint - peak).sum(axis=1))  # log p(x_n)
     log_post = log_joint - log_norm[:, None]
@@ -90,7 +90,11 @@ def bound_terms(X: object, mixture: Mixture, resp: object) -> BoundTerms:
     expected = float(_xlogy(q, log_joint).sum())
     entropy = float(-_xlogy(q, log_q).sum())
     # KL(q || post) = sum q (log q - log post); terms with q = 0 contribute 0.
-    kl = float(_xlogy(q, log_q - log_post).sum())
+    # Where q = 0 both logs may be -inf (a component of weight 0); the
+    # difference is taken only where q > 0, the only terms that count.
+    log_ratio = np.zeros_like(q)
+    np.subtract(log_q, log_post, out=log_ratio, where=q > 0)
+    kl = float(_xlogy(q, log_ratio).sum())
     return BoundTerms(
         log_likelihood=float(log_norm.sum()),
         expected_complete=expected,

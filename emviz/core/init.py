@@ -12,7 +12,8 @@ from collections import deque
 
 import numpy as np
 
-from emviz.core.em import PreparedData, m_step_prepared, prepare
+from emviz.core.covariances import floor_eigenvalues
+from emviz.core.data import PreparedData, as_data
 from emviz.core.errors import EmvizError
 from emviz.core.kmeans import iterate_kmeans
 from emviz.core.mixture import Mixture, check_cov_type
@@ -87,7 +88,7 @@ def _from_centers(data: PreparedData, centers: np.ndarray, cov_type: str, floor:
     nearest = resp_t == resp_t.min(axis=0)
     # Ties share the point equally: 1 / (number of nearest centres), or 0.
     np.divide(nearest, nearest.sum(axis=0), out=resp_t)
-    mix, nk, _ = m_step_prepared(data, resp_t.T, cov_type, floor)
+    mix, nk, _ = data.m_step(resp_t.T, cov_type, floor)
     weights = np.maximum(nk, 1.0)
     weights /= weights.sum()
     return Mixture(
@@ -110,7 +111,13 @@ def initialize(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, 2)
+    X : array-like of shape (n_samples, 2), or prepared data (:class:`emviz.core.data.Data`)
+        With missing coordinates (prepared with ``missing="marginalize"``),
+        the methods run on the points with each missing coordinate at its
+        axis's observed mean, and every covariance eigenvalue is then raised
+        to the floor of the observed data: the imputed points have less
+        spread, and a start below that floor could let the first EM step
+        lower the likelihood.
     n_components : int
         K, from 1 to n_samples.
     method : {"kmeans++", "kmeans", "random_from_data", "random_resp"}
@@ -132,12 +139,25 @@ def initialize(
     """
     check_cov_type(cov_type)
     reg = check_reg_covar(reg_covar)
-    data = prepare(X)
+    given = as_data(X)
+    data = given.filled()
     k = check_n_components(n_components, data.n_samples)
     if method not in INIT_METHODS:
         raise EmvizError(f"method must be one of {', '.join(INIT_METHODS)}; got {method!r}")
+    start = _start(data, k, method, cov_type, seed, data.floor(reg))
+    if given is data:
+        return start
+    cov, clipped = floor_eigenvalues(start.covariances, given.floor(reg))
+    if not clipped.any():
+        return start
+    return Mixture(weights=start.weights, means=start.means, covariances=cov, cov_type=cov_type)
+
+
+def _start(
+    data: PreparedData, k: int, method: str, cov_type: str, seed: int | None, floor: float
+) -> Mixture:
+    """The mixture ``method`` gives on complete points."""
     rng = np.random.default_rng(seed)
-    floor = data.floor(reg)
     n = data.n_samples
     if method == "kmeans++":
         return _from_centers(data, _kmeans_pp(data, k, rng), cov_type, floor)
@@ -146,7 +166,7 @@ def initialize(
     if method == "random_from_data":
         idx = rng.choice(n, size=k, replace=False)
         ones = np.full((n, 1), 1.0)
-        whole, _, _ = m_step_prepared(data, ones, cov_type, floor)
+        whole, _, _ = data.m_step(ones, cov_type, floor)
         return Mixture(
             weights=np.full(k, 1.0 / k),
             means=data.X[idx],
@@ -156,4 +176,4 @@ def initialize(
     # random_resp
     resp = rng.random((n, k))
     resp /= resp.sum(axis=1, keepdims=True)
-    return m_step_prepared(data, resp, cov_type, floor)[0]
+    return data.m_step(resp, cov_type, floor)[0]

@@ -15,9 +15,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from emviz.core.em import PreparedData, Snapshot, e_step_prepared, prepare
+from emviz.core._products import matmul
+from emviz.core.data import Data, PreparedData, as_data
 from emviz.core.errors import EmvizError
 from emviz.core.mixture import Mixture
+from emviz.core.snapshot import Snapshot
 from emviz.core.validation import check_tol_max_iter
 
 
@@ -41,7 +43,7 @@ def _partition_mixture(
     counts = np.bincount(labels, minlength=k).astype(float)
     dx = data.x - centers[labels, 0]
     dy = data.y - centers[labels, 1]
-    var = max(0.5 * float(dx @ dx + dy @ dy) / n, floor)
+    var = max(0.5 * float(matmul(dx, dx) + matmul(dy, dy)) / n, floor)
     weights = np.maximum(counts, 1.0)  # an empty cluster keeps a sliver of weight
     mixture = Mixture(
         weights=weights / weights.sum(),
@@ -60,7 +62,7 @@ def iterate_kmeans(
     start_means: object,
     *,
     max_iter: int = 300,
-    data: PreparedData | None = None,
+    data: Data | None = None,
     reg_covar: float = 1e-6,
     score: bool = True,
 ) -> Iterator[Snapshot]:
@@ -74,8 +76,11 @@ def iterate_kmeans(
         starting mixture).
     max_iter : int
         Most iterations.
-    data : PreparedData, optional
-        ``prepare(X)`` computed already.
+    data : Data, optional
+        ``prepare(X, missing)`` computed already.  With missing coordinates,
+        k-means partitions the points with each missing coordinate at its
+        axis's observed mean (:meth:`~emviz.core.data.MissingData.filled`),
+        and the log-likelihood is that of the observed coordinates.
     reg_covar : float
         Relative floor of the pooled variance, as for EM.
     score : bool
@@ -90,8 +95,8 @@ def iterate_kmeans(
         ``log_likelihood`` is log p(X | theta) of the partition's mixture.
     """
     _, max_iter = check_tol_max_iter(0.0, max_iter)
-    if data is None:
-        data = prepare(X)
+    scored = as_data(X) if data is None else data
+    data = scored.filled()
     centers = np.array(start_means, dtype=np.float64)
     if centers.ndim != 2 or centers.shape[1] != 2 or len(centers) < 1:
         raise EmvizError(f"start_means must have shape (n_components, 2); got {centers.shape}")
@@ -101,7 +106,7 @@ def iterate_kmeans(
 
     def snapshot(iteration, phase, labels, converged=False):
         mixture, resp = _partition_mixture(data, centers, labels, floor)
-        ll = e_step_prepared(data, mixture)[1] if score else float("nan")
+        ll = scored.e_step(mixture)[1] if score else float("nan")
         return Snapshot(iteration, phase, mixture, resp, ll, converged)
 
     labels = nearest(data, centers)

@@ -22,12 +22,13 @@ bivariate normal, so
 Rows with both coordinates missing carry no information about theta (their
 marginal density is 1) and are dropped, with a count.
 
-This module is the drop-in analogue of :func:`emviz.core.em.prepare`,
-:func:`~emviz.core.em.e_step_prepared` and :func:`~emviz.core.em.m_step_prepared`:
+The data layout is :class:`emviz.core.data.MissingData`, made by
+``prepare(X, missing="marginalize")``; its protocol methods call the
+functions below:
 
-    md = prepare_missing(X)                 # like prepare(X)
-    resp, ll = e_step_missing(md, mixture)  # like e_step_prepared(data, mixture)
-    new, nk, clipped = m_step_missing(md, resp, cov_type, md.floor(reg), mixture=mixture)
+    md = prepare(X, missing="marginalize")
+    resp, ll = md.e_step(mixture)          # e_step_missing(md, mixture)
+    new, nk, clipped = md.m_step(resp, cov_type, md.floor(reg), mixture=mixture)
 
 The M-step needs the mixture the responsibilities were computed from,
 because the conditional means depend on it, not only on ``resp``.
@@ -39,193 +40,41 @@ Conventions are those of :mod:`emviz.core.em`; "rows" are the kept rows
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-# Imported as a module (not ``from ... import``) so that em.py may import this
-# module at its top without a circular-import failure: the names are looked
-# up at call time, when em.py is complete.
-import emviz.core.em as em
+from emviz.core._kernels import CompleteLayout, e_step_prepared, weighted_log_density
+from emviz.core._products import matmul, vecdot
+from emviz.core.covariances import floor_eigenvalues, structured_covariances
 from emviz.core.errors import EmvizError
 from emviz.core.mixture import Mixture
+from emviz.core.validation import check_points
+
+
+class IncompleteLayout(Protocol):
+    """What these steps read of incomplete data (:class:`emviz.core.data.MissingData`)."""
+
+    X: np.ndarray
+    ref: np.ndarray
+    idx_complete: np.ndarray
+    idx_missing_x: np.ndarray
+    idx_missing_y: np.ndarray
+    xc: np.ndarray
+    yc: np.ndarray
+    x_my: np.ndarray
+    y_mx: np.ndarray
+    complete: CompleteLayout | None
+    global_cov: np.ndarray
+
+    @property
+    def n_samples(self) -> int: ...
+
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
 # Points per chunk: (n_components, _CHUNK) float64 arrays stay in cache.
 _CHUNK = 4096
-
-_AXIS_NAMES = ("x", "y")
-
-
-@dataclass(frozen=True, eq=False)
-class MissingData:
-    """Points with missing coordinates, laid out for :func:`e_step_missing`.
-
-    The analogue of :class:`emviz.core.em.PreparedData`.  Every array is
-    read-only.
-
-    Parameters
-    ----------
-    X : array of shape (n_kept, 2)
-        The kept rows of the input, NaN where a coordinate is missing.
-    kept : int array of shape (n_kept,)
-        Their row numbers in the input (rows with both coordinates missing
-        are left out).
-    n_dropped_both : int
-        Number of input rows dropped because both coordinates were missing.
-    idx_complete, idx_missing_x, idx_missing_y : int arrays
-        Rows of ``X`` (kept rows) that are complete, that miss x only (y
-        observed), that miss y only (x observed).  Together they partition
-        ``range(n_kept)``, each in increasing order.
-    ref : array of shape (2,)
-        The centre subtracted: per axis, the mean of the observed values.
-    scale : float
-        Mean per-axis variance, each axis's variance computed from its
-        observed values: the unit of ``reg_covar``.  1.0 if it is zero.
-    xc, yc : arrays of shape (n_complete,)
-        Centred coordinates of the complete rows.
-    x_my : array of shape (n_missing_y,)
-        Centred observed x of the rows missing y.
-    y_mx : array of shape (n_missing_x,)
-        Centred observed y of the rows missing x.
-    complete : PreparedData or None
-        The complete rows prepared for :func:`emviz.core.em.e_step_prepared`
-        (None if there are none), so the 2D part of the E-step is the
-        ordinary one.
-    global_cov : array of shape (2, 2)
-        The data covariance given to a component with no responsibility at
-        all (weight 0): the sample covariance when nothing is missing, else
-        the diagonal of observed per-axis variances.
-    """
-
-    X: np.ndarray
-    kept: np.ndarray
-    n_dropped_both: int
-    idx_complete: np.ndarray
-    idx_missing_x: np.ndarray
-    idx_missing_y: np.ndarray
-    ref: np.ndarray
-    scale: float
-    xc: np.ndarray
-    yc: np.ndarray
-    x_my: np.ndarray
-    y_mx: np.ndarray
-    complete: em.PreparedData | None
-    global_cov: np.ndarray
-
-    @property
-    def n_samples(self) -> int:
-        """Number of kept rows (the rows of ``resp``)."""
-        return int(self.X.shape[0])
-
-    @property
-    def n_incomplete(self) -> int:
-        """Number of kept rows with one coordinate missing."""
-        return int(self.idx_missing_x.shape[0] + self.idx_missing_y.shape[0])
-
-    @property
-    def missing(self) -> np.ndarray:
-        """Bool array of shape (n_kept, 2): True where a coordinate is missing."""
-        return np.isnan(self.X)
-
-    def floor(self, reg_covar: float) -> float:
-        """Absolute eigenvalue floor for a relative ``reg_covar`` (as PreparedData.floor)."""
-        return max(reg_covar, em.MIN_RELATIVE_FLOOR) * self.scale
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
-
-
-def prepare_missing(X: object) -> MissingData:
-    """Check ``X`` (NaN marks a missing coordinate) and lay it out for the steps below.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, 2)
-        NaN where a coordinate was not observed.  Never modified.
-
-    Returns
-    -------
-    MissingData
-
-    Raises
-    ------
-    EmvizError
-        If ``X`` is not numeric or not of shape (n_samples, 2), holds
-        infinity, or an axis has no observed value at all (then nothing can
-        be said about that axis, and every row is missing it or both).
-    """
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise EmvizError(f"X must be numeric: {exc}") from None
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise EmvizError(f"X must have shape (n_samples, 2); got {arr.shape}")
-    if arr.shape[0] < 1:
-        raise EmvizError("X has no points")
-    inf = np.isinf(arr)
-    if inf.any():
-        row, col = (int(i) for i in np.argwhere(inf)[0])
-        raise EmvizError(
-            f"X contains infinity at row {row}, column {col} "
-            "(only NaN may mark a missing coordinate)"
-        )
-    nan = np.isnan(arr)
-    for axis in (0, 1):
-        if nan[:, axis].all():
-            raise EmvizError(
-                f"column {axis} ({_AXIS_NAMES[axis]}) has no observed value: "
-                "EM needs at least one per axis"
-            )
-    both = nan.all(axis=1)
-    kept = np.flatnonzero(~both)
-    Xk = arr[kept]
-    nan = nan[kept]
-    idx_complete = np.flatnonzero(~nan.any(axis=1))
-    idx_missing_x = np.flatnonzero(nan[:, 0])
-    idx_missing_y = np.flatnonzero(nan[:, 1])
-
-    # Centre each axis on the mean of its observed values (keeps sums exact
-    # to the data's own precision far from the origin), and measure its
-    # spread around that mean: two passes, never E[x^2] - E[x]^2.
-    obs_x = Xk[~nan[:, 0], 0]
-    obs_y = Xk[~nan[:, 1], 1]
-    ref = np.array([obs_x.mean(), obs_y.mean()])
-    var = np.array([np.mean((obs_x - ref[0]) ** 2), np.mean((obs_y - ref[1]) ** 2)])
-    scale = float(0.5 * (var[0] + var[1]))
-    if not scale > 0.0 or not math.isfinite(scale):
-        scale = 1.0
-
-    xc = Xk[idx_complete, 0] - ref[0]
-    yc = Xk[idx_complete, 1] - ref[1]
-    x_my = Xk[idx_missing_y, 0] - ref[0]
-    y_mx = Xk[idx_missing_x, 1] - ref[1]
-    n = Xk.shape[0]
-    if idx_complete.shape[0] == n:
-        global_cov = np.array([[xc @ xc, xc @ yc], [xc @ yc, yc @ yc]]) / n
-    else:
-        global_cov = np.diag(var)
-    complete = em.prepare(Xk[idx_complete]) if idx_complete.shape[0] else None
-    return MissingData(
-        X=_frozen(Xk),
-        kept=_frozen(kept),
-        n_dropped_both=int(both.sum()),
-        idx_complete=_frozen(idx_complete),
-        idx_missing_x=_frozen(idx_missing_x),
-        idx_missing_y=_frozen(idx_missing_y),
-        ref=_frozen(ref),
-        scale=scale,
-        xc=_frozen(xc),
-        yc=_frozen(yc),
-        x_my=_frozen(x_my),
-        y_mx=_frozen(y_mx),
-        complete=complete,
-        global_cov=_frozen(global_cov),
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -267,12 +116,12 @@ def _regression(
     return mu[:, m], mu[:, o], slope, conditional_variances(mixture)[:, m]
 
 
-def _groups(md: MissingData) -> tuple[tuple[int, np.ndarray, np.ndarray], ...]:
+def _groups(md: IncompleteLayout) -> tuple[tuple[int, np.ndarray, np.ndarray], ...]:
     """(missing axis, rows, centred observed coordinate) of the two incomplete groups."""
     return ((1, md.idx_missing_y, md.x_my), (0, md.idx_missing_x, md.y_mx))
 
 
-def conditional_means(md: MissingData, mixture: Mixture) -> np.ndarray:
+def conditional_means(md: IncompleteLayout, mixture: Mixture) -> np.ndarray:
     """The expected complete point of every row under every component.
 
     Parameters
@@ -300,7 +149,7 @@ def conditional_means(md: MissingData, mixture: Mixture) -> np.ndarray:
 # E-step
 
 
-def e_step_missing(md: MissingData, mixture: Mixture) -> tuple[np.ndarray, float]:
+def e_step_missing(md: IncompleteLayout, mixture: Mixture) -> tuple[np.ndarray, float]:
     """E-step on incomplete data: posteriors from the observed coordinates only.
 
     A complete row uses the 2D density (through
@@ -327,7 +176,7 @@ def e_step_missing(md: MissingData, mixture: Mixture) -> tuple[np.ndarray, float
     resp_t = np.empty((k, md.n_samples))
     total = 0.0
     if md.complete is not None:
-        resp_c, ll_c = em.e_step_prepared(md.complete, mixture)
+        resp_c, ll_c = e_step_prepared(md.complete, mixture)
         resp_t[:, md.idx_complete] = resp_c.T
         total += ll_c
     with np.errstate(divide="ignore"):
@@ -359,8 +208,37 @@ def e_step_missing(md: MissingData, mixture: Mixture) -> tuple[np.ndarray, float
     return resp_t.T, total
 
 
+def weighted_log_density_missing(md: IncompleteLayout, mixture: Mixture) -> np.ndarray:
+    """log(pi_k p_k(x_n,obs)) for every component and kept row.
+
+    A complete row uses the 2D density, a row with one coordinate observed
+    the 1D marginal of each component (as :func:`e_step_missing`).
+
+    Returns
+    -------
+    array of shape (n_components, n_kept)
+        One row per component; -inf for a component of weight 0.
+    """
+    k = mixture.n_components
+    out = np.empty((k, md.n_samples))
+    if md.complete is not None:
+        out[:, md.idx_complete] = weighted_log_density(md.complete, mixture)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(mixture.weights)
+    for m, idx, obs in _groups(md):
+        if idx.shape[0] == 0:
+            continue
+        o = 1 - m
+        var = mixture.covariances[:, o, o]
+        mu_o = (mixture.means[:, o] - md.ref[o])[:, None]
+        const = (log_w - 0.5 * (_LOG_2PI + np.log(var)))[:, None]
+        z = (obs - mu_o) * np.sqrt(0.5 / var)[:, None]
+        out[:, idx] = const - z * z
+    return out
+
+
 def expected_points(
-    md: MissingData, mixture: Mixture, resp: np.ndarray
+    md: IncompleteLayout, mixture: Mixture, resp: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where EM currently "thinks" each incomplete point is, and how sure it is.
 
@@ -394,9 +272,9 @@ def expected_points(
         mu_m, mu_o, slope, cond_var = _regression(mixture, md.ref, m)
         r = np.asarray(resp)[idx].T  # (K, rows)
         cm = mu_m[:, None] + slope[:, None] * (obs - mu_o[:, None])  # (K, rows), centred
-        mean = np.vecdot(r.T, cm.T)  # sum_k r_nk m_nk
+        mean = vecdot(r.T, cm.T)  # sum_k r_nk m_nk
         dev = cm - mean
-        var = r.T @ cond_var + np.vecdot(r.T, (dev * dev).T)
+        var = matmul(r.T, cond_var) + vecdot(r.T, (dev * dev).T)
         points[idx, m] = mean + md.ref[m]
         spread[idx] = np.sqrt(np.maximum(var, 0.0))
     points.setflags(write=False)
@@ -404,7 +282,7 @@ def expected_points(
     return points, spread
 
 
-def mean_imputed(md: MissingData) -> np.ndarray:
+def mean_imputed(md: IncompleteLayout) -> np.ndarray:
     """The kept rows with each missing coordinate replaced by its axis's observed mean.
 
     Crude (it shrinks the spread and the correlation), but a fine place to
@@ -420,55 +298,12 @@ def mean_imputed(md: MissingData) -> np.ndarray:
     return out
 
 
-def initialize_missing(
-    md: MissingData,
-    n_components: int,
-    method: str = "kmeans++",
-    cov_type: str = "full",
-    seed: int | None = None,
-    reg_covar: float = 1e-6,
-) -> Mixture:
-    """A starting mixture for EM on incomplete data.
-
-    :func:`emviz.core.init.initialize` on :func:`mean_imputed` points, with
-    every covariance eigenvalue then raised to ``md.floor(reg_covar)``.  The
-    imputed points have less spread than the observed values, so their own
-    floor is lower; without the raise a start could lie outside the set the
-    M-step maximises over, and the first EM step could lower the likelihood.
-
-    Parameters
-    ----------
-    md : MissingData
-    n_components, method, cov_type, seed, reg_covar
-        As for :func:`emviz.core.init.initialize`; ``n_components`` is at most
-        ``md.n_samples``.
-
-    Returns
-    -------
-    Mixture
-    """
-    from emviz.core.init import initialize  # here: init imports em, em may import us
-
-    start = initialize(
-        mean_imputed(md),
-        n_components,
-        method=method,
-        cov_type=cov_type,
-        seed=seed,
-        reg_covar=reg_covar,
-    )
-    cov, clipped = em._floor_eigenvalues(start.covariances, md.floor(reg_covar))
-    if not clipped.any():
-        return start
-    return Mixture(weights=start.weights, means=start.means, covariances=cov, cov_type=cov_type)
-
-
 # ---------------------------------------------------------------------------
 # M-step
 
 
 def m_step_missing(
-    md: MissingData,
+    md: IncompleteLayout,
     resp: np.ndarray,
     cov_type: str,
     floor: float,
@@ -535,11 +370,11 @@ def m_step_missing(
     # is linear in x_o, so its weighted sum needs only sum_n r_nk and
     # sum_n r_nk x_o: sum_n r_nk E_k[x_m] = R_k (mu_m - slope mu_o) + slope (r x_o).
     sums = np.zeros((2, k))
-    sums[0] += r_c @ md.xc
-    sums[1] += r_c @ md.yc
+    sums[0] += matmul(r_c, md.xc)
+    sums[1] += matmul(r_c, md.yc)
     for m, rg, obs, (mu_m, mu_o, slope, _) in groups:
         rk = rg.sum(axis=1)
-        rx = rg @ obs
+        rx = matmul(rg, obs)
         sums[1 - m] += rx
         sums[m] += rk * mu_m + slope * (rx - rk * mu_o)
     mx = sums[0] / safe_nk
@@ -578,8 +413,8 @@ def m_step_missing(
     means = np.column_stack([mx, my]) + md.ref
     weights = nk / n
     global_var = md.global_cov if np.any(empty) else None
-    cov = em.structured_covariances(sxx, sxy, syy, nk, n, cov_type, global_var)
-    cov, clipped = em._floor_eigenvalues(cov, floor)
+    cov = structured_covariances(sxx, sxy, syy, nk, n, cov_type, global_var)
+    cov, clipped = floor_eigenvalues(cov, floor)
     new = Mixture(weights=weights, means=means, covariances=cov, cov_type=cov_type)
     return new, nk, clipped
 
@@ -588,12 +423,12 @@ def _accumulate(s: np.ndarray, r: np.ndarray, d: list | tuple) -> None:
     """Add sum_n r_kn d_i d_j to ``s[i, j]`` (shape (2, 2, K)); d_i of shape (m,) or (K, m)."""
     dx, dy = (np.broadcast_to(v, r.shape) for v in d)
     rd = r * dx
-    s[0, 0] += np.vecdot(rd, dx)
-    xy = np.vecdot(rd, dy)
+    s[0, 0] += vecdot(rd, dx)
+    xy = vecdot(rd, dy)
     s[0, 1] += xy
     s[1, 0] += xy
     rd = r * dy
-    s[1, 1] += np.vecdot(rd, dy)
+    s[1, 1] += vecdot(rd, dy)
 
 
 # ---------------------------------------------------------------------------
@@ -628,8 +463,6 @@ def remove_at_random(
     -------
     array of shape (n_samples, 2)
     """
-    from emviz.core.validation import check_points
-
     arr = np.array(check_points(X), copy=True)
     try:
         f = float(fraction)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emviz.core.em import iterate_em, prepare
+from emviz.core.data import as_data
+from emviz.core.em import iterate_em
 from emviz.core.errors import EmvizError
 from emviz.core.init import INIT_METHODS, initialize
 from emviz.core.matching import same_solution
@@ -258,7 +259,7 @@ def run_restarts(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, 2)
+    X : array-like of shape (n_samples, 2), or prepared data (:class:`emviz.core.data.Data`)
     n_components : int
         K.
     n_runs : int
@@ -315,7 +316,7 @@ def run_restarts(
         seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
     elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise EmvizError(f"seed must be a non-negative integer or None; got {seed!r}")
-    data = prepare(X)
+    data = as_data(X)
     k = check_n_components(n_components, data.n_samples)
     stop = should_stop if should_stop is not None else (lambda: False)
 
@@ -328,7 +329,7 @@ def run_restarts(
         method = ms[r % len(ms)]
         run_seed_r = run_seed(int(seed), r)
         start = initialize(
-            data.X, k, method=method, cov_type=cov_type, seed=run_seed_r, reg_covar=reg_covar
+            data, k, method=method, cov_type=cov_type, seed=run_seed_r, reg_covar=reg_covar
         )
         trace: list[float] = []
         last = None

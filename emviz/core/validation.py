@@ -41,6 +41,92 @@ def check_points(X: object, name: str = "X") -> np.ndarray:
     return arr
 
 
+#: Largest coordinate magnitude the steps accept.  Squares of centred
+#: coordinates and 2x2 determinants (fourth powers of the spread) must stay
+#: within float64's range, about 1e+-308, with room to spare.
+MAX_MAGNITUDE = 1e100
+#: Range of the data's spread (the larger per-axis standard deviation) the
+#: steps accept: determinants of covariances, down to the eigenvalue floor
+#: (1e-8 of the variance), must neither overflow nor underflow.
+MIN_SPREAD, MAX_SPREAD = 1e-64, 1e64
+#: Smallest spread of an axis relative to the size of its values.  The
+#: steps work in centred coordinates, so the fit itself loses nothing, but
+#: the means are stored in the data's units: with values that agree in more
+#: than 13 significant digits they would carry less than 1 part in 400 of the
+#: spread (and the values themselves are rounded to a few steps of it).
+MIN_RELATIVE_SPREAD = 1e-13
+
+_AXIS_NAMES = ("x", "y")
+
+
+def _spread(values: np.ndarray) -> float:
+    """Standard deviation of ``values`` (finite, not empty), with no overflow or underflow."""
+    d = values - values.mean()
+    # Second pass: the rounding error of the mean, so identical values give 0.
+    d -= d.mean()
+    m = float(np.max(np.abs(d)))
+    if m == 0.0:
+        return 0.0
+    d /= m  # in [-1, 1]: squares can neither overflow nor lose the spread
+    return m * math.sqrt(float(np.mean(d * d)))
+
+
+def check_scale(columns: tuple[np.ndarray, np.ndarray], name: str = "X") -> None:
+    """Raise if the coordinates are too large, too small or too close together to fit.
+
+    EM works in float64 on centred coordinates, squared coordinates and
+    determinants of 2x2 covariances (fourth powers of the spread), so data
+    far outside everyday units overflow or underflow, and a fit that
+    silently goes wrong is worse than none.  Within the accepted range a fit
+    gives the same answer as on the data rescaled.
+
+    Parameters
+    ----------
+    columns : (x, y), arrays of shape (n_x,), (n_y,)
+        Each axis's observed, finite values.
+    name : str
+
+    Raises
+    ------
+    EmvizError
+        Saying which axis, what was found and what the steps accept.
+    """
+    spreads = []
+    for axis, values in enumerate(columns):
+        if values.shape[0] == 0:
+            spreads.append(0.0)
+            continue
+        label = f"column {axis} ({_AXIS_NAMES[axis]}) of {name}"
+        size = float(np.max(np.abs(values)))
+        if size > MAX_MAGNITUDE:
+            raise EmvizError(
+                f"{label} has values as large as {size:.3g}, beyond what the fit can "
+                f"compute with (at most {MAX_MAGNITUDE:.0e}): rescale the data, for "
+                "example to other units"
+            )
+        spread = _spread(values)
+        if 0.0 < spread < MIN_RELATIVE_SPREAD * size:
+            digits = int(math.log10(size / spread))
+            raise EmvizError(
+                f"{label} varies by only {spread:.3g} around values as large as {size:.3g}: "
+                f"they agree in their first {digits} significant digits, too few are left "
+                "to fit (at most 13 may agree): subtract an offset first"
+            )
+        spreads.append(spread)
+    widest = max(spreads)
+    if widest > MAX_SPREAD:
+        raise EmvizError(
+            f"the points of {name} spread over {widest:.3g} (standard deviation), more than "
+            f"the fit can compute with (at most {MAX_SPREAD:.0e}): rescale the data"
+        )
+    if 0.0 < widest < MIN_SPREAD:
+        raise EmvizError(
+            f"the points of {name} spread over only {widest:.3g} (standard deviation), less "
+            f"than the fit can compute with (at least {MIN_SPREAD:.0e}): rescale the data, "
+            "for example to other units"
+        )
+
+
 def check_n_components(n_components: object, n_samples: int) -> int:
     """Return ``n_components`` as an int in [1, n_samples], or raise."""
     if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):

@@ -255,9 +255,7 @@ def responsibilities(session) -> np.ndarray:
         raise ValueError("no responsibilities: load data first")
     if snap.resp is not None:
         return snap.resp
-    from emviz.core.em import e_step_prepared
-
-    return e_step_prepared(session.data, snap.mixture)[0]
+    return session.data.e_step(snap.mixture)[0]
 
 
 def export_csv(session, path) -> Path:

@@ -295,11 +295,9 @@ class BoundView(QtWidgets.QWidget):
         h = self.series.get("h")[i]
         kl = self.series.get("kl")[i]
         if math.isnan(q):
-            from emviz.core.missing import MissingData
-
             why = (
                 "EM with missing values (EM > Treat missing values with EM) does not compute it"
-                if isinstance(s.data, MissingData)
+                if s.data is not None and s.data.marginal
                 else "this history was computed without it"
             )
             self.readout.setText(f"The lower bound is not shown: {why}.")

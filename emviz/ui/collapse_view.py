@@ -243,12 +243,15 @@ class CollapseView(QtWidgets.QWidget):
     def reinitialise(self, k: int) -> bool:
         """Restart component ``k`` at a random data point (session.edit_mixture)."""
         s = self.session
-        if not s.history or s.X is None:
+        if not s.history or s.data is None:
             return False
         mix = s.history[s.index].mixture
         if not 0 <= k < mix.n_components:
             return False
-        X = s.X
+        # Where the points are under the mixture shown: with missing values, an
+        # incomplete point at its expected position (a point with NaN would
+        # give the component a NaN mean and covariance).
+        X, _ = s.data.points(mix)
         i = int(self._rng.integers(len(X)))
         data_cov = np.cov(X.T, bias=True) if len(X) > 1 else np.eye(2)
         floor = s.data.floor(s.settings.reg_covar)

@@ -19,7 +19,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Signal, Slot
 
-from emviz.core.em import PreparedData, iterate_em
+from emviz.core.data import Data
+from emviz.core.em import iterate_em
 from emviz.core.kmeans import iterate_kmeans
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS
@@ -55,7 +56,7 @@ class ComparePaths:
 
 
 def compute_paths(
-    data: PreparedData,
+    data: Data,
     start: Mixture,
     *,
     reg_covar: float,
@@ -216,6 +217,16 @@ class CompareView(QtWidgets.QWidget):
             self._key = None
             self.paths = None
             self._draw()
+            return
+        if s.data.marginal:
+            self.task.cancel()
+            self._key = None
+            self.paths = None
+            self._draw()
+            self.label.setText(
+                "The comparison does not apply with missing values: hard EM and k-means "
+                "need every coordinate (EM > Treat missing values with EM is on)."
+            )
             return
         st = s.settings
         start = s.history[0].mixture

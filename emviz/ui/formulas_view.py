@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtGui, QtWidgets
 
-from emviz.core.em import e_step_prepared, m_step_prepared
 from emviz.session import Session
 from emviz.ui.palette import PALETTE_HEX, qcolor
 from emviz.ui.style import BASE_POINT_SIZE
@@ -73,30 +72,45 @@ class MStepNumbers:
         return self.nk / self.n_samples
 
 
-def mstep_numbers(X: np.ndarray, resp: np.ndarray, cov_type: str) -> MStepNumbers:
+def mstep_numbers(
+    X: np.ndarray,
+    resp: np.ndarray,
+    cov_type: str,
+    variances: np.ndarray | None = None,
+) -> MStepNumbers:
     """N_k, sum_n r_nk x_n, mu_k, S_k and Sigma_k straight from the M-step's formulas.
 
     Parameters
     ----------
-    X : array of shape (n_samples, 2)
+    X : array of shape (n_samples, 2) or (n_samples, n_components, 2)
+        The points; with missing coordinates, the expected point of each
+        row under each component (``data.m_step_inputs(mixture)``).
     resp : array of shape (n_samples, n_components)
     cov_type : {"full", "tied", "diag", "spherical"}
+    variances : array of shape (n_samples, n_components, 2), optional
+        Conditional variance of each coordinate of each row under each
+        component (0 where observed); added to the scatter's diagonal.
     """
     X = np.asarray(X, dtype=float)
     r = np.asarray(resp, dtype=float)
     n = X.shape[0]
     nk = r.sum(axis=0)
     safe = np.where(nk > 0, nk, 1.0)
+    per_component = X.ndim == 3
     # Centred on the data mean, as the core does, so far-off data lose no digits.
-    ref = X.mean(axis=0)
-    Xc = X - ref
-    sums_c = r.T @ Xc
+    ref = (X[:, 0, :] if per_component else X).mean(axis=0)
+    if per_component:
+        sums_c = np.einsum("nk,nkd->kd", r, X - ref)
+    else:
+        sums_c = r.T @ (X - ref)
     means = sums_c / safe[:, None] + ref
     sums = sums_c + nk[:, None] * ref
     scatter = np.empty((r.shape[1], 2, 2))
     for k in range(r.shape[1]):
-        d = X - means[k]
+        d = (X[:, k] if per_component else X) - means[k]
         scatter[k] = (r[:, k, None] * d).T @ d
+        if variances is not None:
+            scatter[k] += np.diag(r[:, k] @ variances[:, k])
     if cov_type == "full":
         cov = scatter / safe[:, None, None]
     elif cov_type == "tied":
@@ -112,7 +126,22 @@ def mstep_numbers(X: np.ndarray, resp: np.ndarray, cov_type: str) -> MStepNumber
 
 
 def weighted_densities(x: np.ndarray, mixture) -> np.ndarray:
-    """pi_j N(x | mu_j, Sigma_j) for every component j, array of shape (K,)."""
+    """pi_j N(x | mu_j, Sigma_j) for every component j, array of shape (K,).
+
+    A missing (NaN) coordinate is integrated out: the density is then the
+    marginal of the observed one, pi_j N(x_o | mu_j,o, Sigma_j,oo).
+    """
+    x = np.asarray(x, float)
+    missing = np.isnan(x)
+    if missing.any():
+        if missing.all():
+            return np.asarray(mixture.weights, float).copy()
+        o = int(np.flatnonzero(~missing)[0])
+        var = mixture.covariances[:, o, o]
+        z2 = (x[o] - mixture.means[:, o]) ** 2 / var
+        with np.errstate(divide="ignore"):
+            log = np.log(mixture.weights) - 0.5 * (_LOG_2PI + np.log(var)) - 0.5 * z2
+        return np.exp(log)
     cov = mixture.covariances
     a, b, c = cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1]
     det = a * c - b * b
@@ -122,6 +151,11 @@ def weighted_densities(x: np.ndarray, mixture) -> np.ndarray:
     with np.errstate(divide="ignore"):
         log = np.log(mixture.weights) - _LOG_2PI - 0.5 * np.log(det) - 0.5 * maha
     return np.exp(log)
+
+
+def _coordinate(v: float) -> str:
+    """A point's coordinate, or "missing" (its density is then the other's marginal)."""
+    return "<i>missing</i>" if math.isnan(v) else fmt(v)
 
 
 def fmt(v: float, digits: int = DIGITS) -> str:
@@ -338,18 +372,27 @@ class FormulasView(QtWidgets.QWidget):
                 f"{_R_NK} of the E-step before it:"
             )
         else:
-            resp = snap.resp if snap.resp is not None else e_step_prepared(s.data, snap.mixture)[0]
+            resp = snap.resp if snap.resp is not None else s.data.e_step(snap.mixture)[0]
             e_mixture = snap.mixture
             what = "this E-step's" if snap.phase == "E" else "the first E-step's"
             intro = f"The next M-step will compute, from {what} responsibilities {_R_NK}:"
         cov_type = snap.mixture.cov_type
-        nums = mstep_numbers(s.X, resp, cov_type)
+        # With missing coordinates the M-step averages each row's expected
+        # point under each component and adds the conditional variances.
+        points, variances = s.data.m_step_inputs(e_mixture)
+        nums = mstep_numbers(s.X if variances is None else points, resp, cov_type, variances)
         self.numbers = nums
         if snap.phase == "M":
             used = snap.mixture
         else:
             floor = s.data.floor(s.settings.reg_covar)
-            used = m_step_prepared(s.data, resp, cov_type, floor)[0]
+            used = s.data.m_step(resp, cov_type, floor, mixture=e_mixture)[0]
+        if variances is not None:
+            intro += (
+                " (with missing values, a point missing a coordinate enters every sum at"
+                f" its expected position under component {_K}, and the conditional variance"
+                " of its missing coordinate is added to S<sub><i>k</i></sub>)"
+            )
         html = [
             f"<h3>M-step, component {_K} = {k + 1} {_swatch(k)}</h3>",
             f"<p>{intro}</p>",
@@ -510,7 +553,7 @@ class FormulasView(QtWidgets.QWidget):
         num = f"π<sub>{_K}</sub> 𝒩({_X_N} | {_MU_K}, {_SIGMA_K})"
         den = f"Σ<sub><i>j</i></sub> π<sub><i>j</i></sub> {_PDF_J}"
         html = (
-            f"<h3>E-step: point {_N} = {i + 1} at ({fmt(x[0])}, {fmt(x[1])}),"
+            f"<h3>E-step: point {_N} = {i + 1} at ({_coordinate(x[0])}, {_coordinate(x[1])}),"
             f" component {_K} = {k + 1} {_swatch(k)}</h3>"
             '<table cellspacing="4">'
             + _row(

@@ -14,7 +14,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from emviz.core.missing import MissingData, expected_points
 from emviz.ui.palette import GREY, PALETTE_HEX
 from emviz.ui.style import LINE_WIDTH
 from emviz.ui.throttle import RedrawThrottle
@@ -31,7 +30,7 @@ class MissingOverlay(QtCore.QObject):
     ----------
     positions : array of shape (n_incomplete, 2)
         Where the incomplete points are drawn now (row order: missing x,
-        then missing y, as in :class:`emviz.core.missing.MissingData`).
+        then missing y, as in :class:`emviz.core.data.MissingData`).
     spread : array of shape (n_incomplete,)
         Half-length of each bar (posterior standard deviation).
     """
@@ -63,7 +62,7 @@ class MissingOverlay(QtCore.QObject):
     def redraw(self) -> None:
         s = self.session
         md = s.data
-        if not isinstance(md, MissingData) or not s.history or md.n_incomplete == 0:
+        if md is None or not s.history or md.n_incomplete == 0:
             self.positions, self.spread = np.empty((0, 2)), np.empty(0)
             self.bars.setData([], [])
             self.diamonds.setData([], [])
@@ -77,7 +76,7 @@ class MissingOverlay(QtCore.QObject):
         resp = s.resp_at(index)
         if resp is None:
             resp = s._posterior(mixture)
-        points, spread = expected_points(md, mixture, resp)
+        points, spread = md.points(mixture, resp)
         rows = np.concatenate([md.idx_missing_x, md.idx_missing_y])
         self.positions = np.asarray(points[rows])
         self.spread = np.asarray(spread[rows])

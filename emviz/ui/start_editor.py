@@ -287,7 +287,9 @@ class StartEditor(QObject):
     def _new_covariance(self, mix: Mixture) -> np.ndarray:
         if mix.cov_type == "tied":
             return mix.covariances[0].copy()
-        X = self.session.X
+        # With missing values, incomplete points at their expected positions
+        # under the start (NaN would make the new covariance NaN).
+        X, _ = self.session.data.points(mix)
         cov = np.cov(X.T, bias=True) if len(X) > 1 else np.eye(2)
         cov = constrain(NEW_COMPONENT_SCALE * np.atleast_2d(cov), mix.cov_type)
         floor = self.session.data.floor(self.session.settings.reg_covar)

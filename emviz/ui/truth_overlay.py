@@ -16,7 +16,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from emviz.core.em import e_step_prepared
 from emviz.core.geometry import ellipse_points
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors
 from emviz.core.settings import MAX_COMPONENTS
@@ -113,9 +112,7 @@ class TruthOverlay(QtCore.QObject):
         truth = s.truth
         shown = self.visible and truth is not None and s.data is not None
         self.true_log_likelihood = (
-            float(e_step_prepared(s.data, truth)[1])
-            if truth is not None and s.data is not None
-            else None
+            float(s.data.e_step(truth)[1]) if truth is not None and s.data is not None else None
         )
         k_true = truth.n_components if shown else 0
         for k in range(MAX_COMPONENTS):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import emviz.core.em as em_module
+import emviz.core._kernels as em_module
 from emviz.core import (
     COV_TYPES,
     EmvizError,
@@ -24,7 +24,7 @@ from emviz.core import (
     m_step,
     prepare,
 )
-from emviz.core.em import _chunk
+from emviz.core._kernels import _chunk
 from tests.core import reference
 from tests.core.data import blobs
 

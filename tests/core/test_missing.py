@@ -9,17 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emviz.core import COV_TYPES, EmvizError, Mixture, prepare
-from emviz.core.em import e_step_prepared, m_step_prepared
+from emviz.core import COV_TYPES, EmvizError, Mixture, initialize, prepare
+from emviz.core._kernels import e_step_prepared, m_step_prepared
+from emviz.core.data import prepare_missing
 from emviz.core.missing import (
     conditional_means,
     conditional_variances,
     e_step_missing,
     expected_points,
-    initialize_missing,
     m_step_missing,
     mean_imputed,
-    prepare_missing,
     remove_at_random,
 )
 from tests.core.data import blobs
@@ -406,7 +405,7 @@ def test_log_likelihood_never_decreases_with_missing_values(case):
         assert "no observed value" in str(exc)
         return
     k = min(k, md.n_samples)
-    mixture = initialize_missing(md, k, method=method, cov_type=cov_type, seed=seed, reg_covar=reg)
+    mixture = initialize(md, k, method=method, cov_type=cov_type, seed=seed, reg_covar=reg)
     floor = md.floor(reg)
     lls, conds = [], []
     # The same two-call protocol as iterate_em: E, then M, then E, ...
@@ -547,7 +546,7 @@ def test_a_start_is_inside_the_floor():
     X = np.array([[-2.43, np.nan], [-0.85, -4.68], [-4.46, -3.73]])
     md = prepare_missing(X)
     for cov_type in COV_TYPES:
-        start = initialize_missing(md, 3, cov_type=cov_type, seed=0, reg_covar=0.0)
+        start = initialize(md, 3, cov_type=cov_type, seed=0, reg_covar=0.0)
         assert start.cov_type == cov_type
         assert np.linalg.eigvalsh(start.covariances)[:, 0].min() >= md.floor(0.0) * (1 - 1e-12)
         resp, ll = e_step_missing(md, start)

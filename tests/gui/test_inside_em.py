@@ -426,3 +426,50 @@ def test_closing_the_window_mid_computation_stops_the_worker(qtbot, win):
     win.close()
     assert thread.isFinished()
     assert not view.live_threads
+
+
+# ---------------------------------------------------------------- missing values
+
+
+def _missing_values_mode(win):
+    s = win.session
+    s.load_dataset("old_faithful_holes")
+    assert s.set_treat_missing(True) and s.n_incomplete > 0
+    return s
+
+
+def test_formulas_in_missing_values_mode_equal_the_core_m_step(win):
+    s = _missing_values_mode(win)
+    view = ie(win).formulas_view
+    s.step_iteration()
+    s.step_iteration()
+    assert s.current.phase == "M"
+    snap = s.current
+    used_by = s.history[s.index - 1].mixture  # the mixture resp came from
+    core = m_step(
+        s.X,
+        snap.resp,
+        cov_type=snap.mixture.cov_type,
+        reg_covar=s.settings.reg_covar,
+        missing="marginalize",
+        mixture=used_by,
+    )
+    assert core.allclose(snap.mixture, rtol=1e-12)
+    for k in range(snap.mixture.n_components):
+        view.set_component(k)
+        win.flush()
+        np.testing.assert_allclose(view.numbers.weights, core.weights, rtol=1e-12)
+        np.testing.assert_allclose(view.numbers.means, core.means, rtol=1e-10)
+        np.testing.assert_allclose(view.numbers.covariances, core.covariances, rtol=1e-9)
+        assert view.values()["mu_x"] == pytest.approx(core.means[k, 0], rel=5e-6)
+    assert "expected position" in view.browser.toPlainText()
+    # An E snapshot shows the next M-step, and a clicked point its E-step.
+    s.step_e()
+    i = win.scatter.nearest_point(*s.X[0])
+    assert not np.isnan(s.X[i]).any()
+    s.select(i)
+    view.set_component(1)
+    win.flush()
+    resp = s.current.resp
+    shown = view.values()
+    assert shown["r_nk"] == pytest.approx(resp[i, 1], rel=5e-6)

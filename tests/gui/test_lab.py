@@ -528,3 +528,78 @@ def test_compare_on_large_data_runs_on_a_worker(qtbot, lab_window):
         assert cv.task.running
     assert cv.paths.start is s.history[0].mixture
     qtbot.waitUntil(lambda: not lab.live_threads, timeout=5000)
+
+
+# ----------------------------------------------------------------------------------------------
+# Missing-values mode
+
+
+def _missing_values_mode(session):
+    session.load_dataset("old_faithful_holes")
+    assert session.set_treat_missing(True) and session.n_incomplete > 0
+
+
+def test_collapse_reseed_works_in_missing_values_mode(qtbot, lab_window):
+    win, lab = lab_window
+    s, cv = win.session, lab.collapse
+    _missing_values_mode(s)
+    lab.show_dock("collapse")
+    s.step_iteration()
+    errors = []
+    s.error.connect(errors.append)
+    for k in (0, 1):
+        n_before = len(s.history)
+        cv.component_combo.setCurrentIndex(k)
+        qtbot.mouseClick(cv.reinit_button, Qt.MouseButton.LeftButton)
+        assert errors == [] and len(s.history) == n_before + 1
+        mix = s.history[-1].mixture
+        assert np.all(np.isfinite(mix.means)) and np.all(np.isfinite(mix.covariances))
+        assert s.step_iteration()
+        assert np.isfinite(s.history[-1].log_likelihood)
+
+
+def test_shift_click_adds_a_component_in_missing_values_mode(qtbot, lab_window):
+    win, lab = lab_window
+    s = win.session
+    _missing_values_mode(s)
+    plot = win.scatter
+    win.flush()
+    qtbot.wait(50)
+    errors = []
+    s.error.connect(errors.append)
+    at = np.array([3.0, 60.0])
+    qtbot.mouseClick(
+        plot.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ShiftModifier,
+        view_to_widget(plot, *at),
+    )
+    assert errors == []
+    mix = s.history[0].mixture
+    assert mix.n_components == 3
+    assert np.all(np.isfinite(mix.covariances[2]))
+    assert np.linalg.eigvalsh(mix.covariances[2]).min() > 0
+    assert s.step_iteration() and np.isfinite(s.history[-1].log_likelihood)
+
+
+def test_compare_says_it_does_not_apply_in_missing_values_mode(qtbot, lab_window):
+    win, lab = lab_window
+    s, cv = win.session, lab.compare
+    _missing_values_mode(s)
+    lab.actions["compare_on"].setChecked(True)
+    win.flush()
+    assert cv.paths is None
+    assert "does not apply with missing values" in cv.label.text()
+    lab.show_dock("compare")
+    assert cv.label.isVisible()
+
+
+def test_ground_truth_and_restarts_in_missing_values_mode(qtbot, lab_window):
+    win, lab = lab_window
+    s = win.session
+    _missing_values_mode(s)
+    lab.show_dock("truth")
+    lab.show_dock("restarts")
+    win.flush()
+    s.step_iteration()
+    win.flush()

@@ -118,3 +118,28 @@ def test_the_treat_missing_toggle_says_why_it_is_disabled(window):
     assert "no point has a missing coordinate" in action.toolTip()
     window.session.load_dataset("old_faithful_holes")
     assert action.isEnabled() and "disabled" not in action.toolTip()
+
+
+def test_data_at_extreme_scales_are_refused_with_a_message(window, tmp_path):
+    # 1e100 used to load and then stop pyqtgraph ("Cannot set range [nan,
+    # nan]"); 1e-200 "converged" to weights [0.5, 0.5] without a word.
+    s = window.session
+    errors = []
+    s.error.connect(errors.append)
+    for name, treat in (("old_faithful", False), ("old_faithful_holes", True)):
+        s.load_dataset(name)
+        assert s.set_treat_missing(treat) or not treat
+        before = (s.X, s.history[0])
+        raw = load_dataset(name).X
+        for scale, why in ((1e100, "rescale"), (1e-200, "rescale"), (1e300, "rescale")):
+            path = tmp_path / f"scaled_{scale:g}.csv"
+            np.savetxt(path, raw * scale, delimiter=",", header="a,b", comments="")
+            assert not s.load_file(path, ("a", "b"))
+            assert why in errors[-1]
+            assert s.X is before[0] and s.history[0] is before[1]  # nothing changed
+            window.flush()
+        offset = tmp_path / "offset.csv"
+        np.savetxt(offset, raw + 1e15, delimiter=",", header="a,b", comments="", fmt="%.17g")
+        assert not s.load_file(offset, ("a", "b"))
+        assert "subtract an offset" in errors[-1]
+        assert s.step_iteration() and np.isfinite(s.current.log_likelihood)
