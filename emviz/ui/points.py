@@ -378,9 +378,12 @@ class PointCloudItem(pg.GraphicsObject):
 
     def boundingRect(self) -> QtCore.QRectF:
         # Points have a size in pixels: pad the data rectangle by one diameter.
-        pw, ph = self.pixelWidth(), self.pixelHeight()
-        pad_x = (pw or 0.0) * self.diameter
-        pad_y = (ph or 0.0) * self.diameter
+        # A view squeezed to (nearly) nothing has a singular device transform,
+        # and pyqtgraph's pixel size then overflows: no padding is needed there.
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            pw, ph = self.pixelWidth(), self.pixelHeight()
+        pad_x = (pw if math.isfinite(pw or 0.0) else 0.0) * self.diameter
+        pad_y = (ph if math.isfinite(ph or 0.0) else 0.0) * self.diameter
         return self._bounds.adjusted(-pad_x, -pad_y, pad_x, pad_y)
 
     def viewTransformChanged(self) -> None:
