@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from emviz.core.em import PreparedData, Snapshot, e_step_prepared, iterate_em, prepare
 from emviz.core.errors import EmvizError
+from emviz.core.history import History
 from emviz.core.init import initialize
 from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
 from emviz.core.mixture import Mixture
@@ -89,16 +90,11 @@ class Session(QObject):
         self.columns: tuple[str, str] = ("x", "y")
         #: Rows of the loaded file left out: no value in either chosen column.
         self.n_skipped = 0
-        self.history: list[Snapshot] = []
-        self.index = -1
+        self._history = History(self._posterior_or_none)
         self.delay = 0.2
         self.selected: int | None = None
         #: The mixture the points were drawn from (generated data), else None.
         self.truth: Mixture | None = None
-        self._resp_cache: tuple[int, np.ndarray | None] | None = None
-        # During a run, the newest posterior received: shown in place of one
-        # the EM process could not send (see _append and resp_at).
-        self._run_resp: np.ndarray | None = None
         # Run control: the worker and its thread are kept as attributes; a
         # dropped reference ends in "QThread: Destroyed while thread is still running".
         self._run_id = 0
@@ -127,12 +123,20 @@ class Session(QObject):
         return 0 if self.data is None else self.data.n_samples
 
     @property
+    def history(self) -> list[Snapshot]:
+        """Every half-step's snapshot, without responsibilities (see :class:`History`)."""
+        return self._history.snapshots
+
+    @property
+    def index(self) -> int:
+        """The snapshot shown (-1 with no history)."""
+        return self._history.index
+
+    @property
     def current(self) -> Snapshot | None:
         """The snapshot shown, with its responsibilities (None for "init")."""
-        if not self.history:
-            return None
-        snap = self.history[self.index]
-        if snap.phase == "init":
+        snap = self._history.shown
+        if snap is None or snap.phase == "init":
             return snap
         return replace(snap, resp=self.resp_at(self.index))
 
@@ -140,25 +144,16 @@ class Session(QObject):
         """Responsibilities of snapshot ``index``, array of shape (n_samples, K) or None.
 
         During a run, the newest snapshot's may be those of a step or two
-        before it (see :meth:`_append`); at rest they are always its own.
+        before it (see :meth:`History.append`); at rest they are always its own.
         """
-        if self._resp_cache is not None and self._resp_cache[0] == index:
-            return self._resp_cache[1]
-        if self._run_resp is not None and index == len(self.history) - 1:
-            return self._run_resp  # only during a run, see _end_run
-        snap = self.history[index]
-        if snap.phase == "init" or self.data is None:
-            resp = None
-        elif snap.phase == "E" or index == 0:
-            resp = self._posterior(snap.mixture)
-        else:
-            resp = self._posterior(self.history[index - 1].mixture)
-        self._resp_cache = (index, resp)
-        return resp
+        return self._history.resp_at(index)
+
+    def _posterior_or_none(self, mixture: Mixture) -> np.ndarray | None:
+        return None if self.data is None else self._posterior(mixture)
 
     @property
     def at_end(self) -> bool:
-        return self.index == len(self.history) - 1
+        return self._history.at_end
 
     @property
     def next_phase(self) -> str:
@@ -361,7 +356,7 @@ class Session(QObject):
         self.X = data.X
         if mixture is None:
             if data.n_samples < self.settings.n_components:
-                self.history, self.index, self._resp_cache = [], -1, None
+                self._history.reset()
                 self.data_changed.emit()
                 self.history_changed.emit()
                 self.snapshot_changed.emit()
@@ -436,9 +431,7 @@ class Session(QObject):
 
     def _set_start(self, mixture: Mixture) -> None:
         first = next(iterate_em(None, mixture, data=self.data, **self._em_kwargs()))
-        self.history = [first]
-        self.index = 0
-        self._resp_cache = self._run_resp = None
+        self._history.reset([first])
 
     def _em_kwargs(self) -> dict:
         s = self.settings
@@ -514,9 +507,7 @@ class Session(QObject):
         )
         changed = settings != self.settings
         self.settings = settings
-        self.history = [snap.without_resp() for snap in snapshots]
-        self.index = len(self.history) - 1
-        self._resp_cache = self._run_resp = None
+        self._history.reset(snapshots)
         if changed:
             self.settings_changed.emit()
         self.history_changed.emit()
@@ -535,7 +526,7 @@ class Session(QObject):
         if self.running or self.paused:
             self.message.emit(f"run stopped to show half-step {index}")
         self._stop_runs()
-        self.index = index
+        self._history.set_index(index)
         self.snapshot_changed.emit()
 
     def back(self) -> None:
@@ -550,27 +541,16 @@ class Session(QObject):
 
     def _truncate(self) -> None:
         """Drop the snapshots after the one shown: stepping from the past rewrites the future."""
-        if not self.at_end:
-            del self.history[self.index + 1 :]
+        if self._history.truncate():
             self.history_changed.emit()
 
     def _append(self, snap: Snapshot) -> None:
-        self.history.append(snap.without_resp())
-        self.index = len(self.history) - 1
         # A run in the EM process may send a snapshot without its
-        # responsibilities (see emviz.em_process): they are recomputed if shown.
-        if snap.resp is not None or snap.phase == "init":
-            self._resp_cache = (self.index, snap.resp)
-            self._run_resp = snap.resp if self.running else None
-        else:
-            # During a run the newest posterior received stands in for this
-            # one: computing it here, on the GUI thread, took 150 ms and
-            # 80 MB at a million points and ten components, a stall and the
-            # window's memory peak, for colours that change by a step.  At
-            # rest (resp_at) it is computed.  The posterior shown before is
-            # let go of now, not when another is cached: from the EM process
-            # it holds a slot of its ring.
-            self._resp_cache = None
+        # responsibilities (no ring slot free): during the run the newest
+        # posterior received stands in (computing it here, on the GUI thread,
+        # took 150 ms and 80 MB at a million points and K = 10); at rest it is
+        # computed when shown.
+        self._history.append(snap, running=self.running)
 
     # ---------------------------------------------------------------- stepping
 
@@ -818,7 +798,7 @@ class Session(QObject):
         self._frames.flush()
         self.running = False
         self.control = self.worker = None
-        self._run_resp = None
+        self._history.end_run()
 
     @Slot(int, object)
     def _on_snapshot(self, run_id: int, snap: Snapshot) -> None:
