@@ -28,7 +28,7 @@ from emviz.core.missing import MissingData, e_step_missing, initialize_missing, 
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS, Settings
 from emviz.em_process import EMProcess, shared_bytes, shared_memory_room
-from emviz.frame_clock import FrameClock
+from emviz.runs.pacing import FrameClock
 from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl, thread_for
 
 __all__ = ["PROCESS_MIN_POINTS", "Session"]

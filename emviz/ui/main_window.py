@@ -8,6 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
 from emviz.core.datasets import DATASETS
+from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
 from emviz.ui.controls import ControlPanel
 from emviz.ui.dialogs import ColumnDialog, GenerateDialog
@@ -15,7 +16,6 @@ from emviz.ui.loglik_view import LoglikView
 from emviz.ui.param_table import ParamTable, RespView
 from emviz.ui.scatter_view import ScatterView
 from emviz.ui.style import BASE_POINT_SIZE
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["MainWindow"]
 

@@ -20,8 +20,8 @@ from emviz.core.em import e_step_prepared
 from emviz.core.geometry import ellipse_points
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors
 from emviz.core.settings import MAX_COMPONENTS
+from emviz.runs.pacing import RedrawThrottle
 from emviz.ui.palette import qcolor
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["TruthOverlay", "TruthPanel"]
 

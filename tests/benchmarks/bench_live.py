@@ -168,9 +168,9 @@ def instrument() -> None:
     """Wrap the redraw callbacks and the plots' paint events (before any window exists)."""
     import pyqtgraph as pg
 
+    from emviz.runs.pacing import RedrawThrottle
     from emviz.ui.points import PointCloudItem
     from emviz.ui.scatter_view import ScatterView
-    from emviz.ui.throttle import RedrawThrottle
 
     fire = RedrawThrottle._fire
 
