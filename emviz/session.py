@@ -27,14 +27,19 @@ from emviz.core.init import initialize
 from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS, Settings
-from emviz.em_process import EMProcess, shared_bytes, shared_memory_room
+from emviz.runs.em_process import EMProcess, shared_bytes, shared_memory_room
+from emviz.runs.em_runner import (
+    EMRunner,
+    ProcessRunner,
+    RunnerUnavailable,
+    ThreadRunner,
+)
 from emviz.runs.pacing import FrameClock
-from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl, thread_for
 
 __all__ = ["PROCESS_MIN_POINTS", "Session"]
 
 #: Runs on at least this many points go to the EM process
-#: (:mod:`emviz.em_process`), where drawing cannot slow them down; smaller
+#: (:mod:`emviz.runs.em_process`), where drawing cannot slow them down; smaller
 #: runs finish in a blink on a thread and spare the process's start-up.
 PROCESS_MIN_POINTS = 5_000
 
@@ -95,22 +100,21 @@ class Session(QObject):
         self.selected: int | None = None
         #: The mixture the points were drawn from (generated data), else None.
         self.truth: Mixture | None = None
-        # Run control: the worker and its thread are kept as attributes; a
-        # dropped reference ends in "QThread: Destroyed while thread is still running".
+        # Runs: each has an id, and messages of a run stopped since are
+        # ignored.  One runner at a time runs EM: on a thread, or in the EM
+        # process for large data sets (started with the first one).
         self._run_id = 0
         self.running = False
         self.paused = False
-        self.control: RunControl | None = None
-        self.worker: EMWorker | None = None
-        self.thread: QThread | None = None
-        self._threads: dict[int, tuple[QThread, EMWorker, RunControl]] = {}
-        # The EM process for large data sets, started with the first one,
-        # its reader thread, and which data set it holds.
         self.use_process = True
-        self.em_process: EMProcess | None = None
-        self._relay: ProcessRelay | None = None
-        self._relay_thread: QThread | None = None
-        self._process_data: tuple[object, int] | None = None
+        self._thread_runner = ThreadRunner(self)
+        self._process_runner = ProcessRunner(self)
+        self._runner: EMRunner = self._thread_runner
+        for runner in (self._thread_runner, self._process_runner):
+            runner.snapshots.connect(self._on_snapshots)
+            runner.failed.connect(self._on_failed)
+            runner.finished.connect(self._on_run_finished)
+            runner.error.connect(self.error)
         self.data_changed.connect(self._warm_process)
         # A run's snapshots join the history as they come; the views hear of
         # them once per frame (see FrameClock).
@@ -603,8 +607,8 @@ class Session(QObject):
     def set_delay(self, seconds: float) -> None:
         """Pause after each half-step of a run, in seconds (takes effect at once)."""
         self.delay = max(0.0, float(seconds))
-        if self.control is not None:
-            self.control.delay = self.delay
+        if self.running:
+            self._runner.set_delay(self.delay)
 
     def toggle_run(self) -> None:
         """Run, Pause or Resume (the R key and the Run button)."""
@@ -614,7 +618,7 @@ class Session(QObject):
             self.run()
 
     def run(self) -> bool:
-        """Run EM to convergence on a worker thread, from the snapshot shown."""
+        """Run EM to convergence off the GUI thread, from the snapshot shown."""
         if self.running or not self.history:
             return False
         snap = self.history[self.index]
@@ -629,31 +633,24 @@ class Session(QObject):
         self._truncate()
         start = self._start_snapshot()  # iterate_em continues after it
         self._run_id += 1
-        if self._wants_process() and self._run_in_process(start, snap):
-            return True
-        control = RunControl(self.delay)
-        worker = EMWorker(
-            self._run_id,
-            self.data,
-            start,
-            control,
-            max_iter=self._remaining_iterations(snap),
-            **self._em_kwargs(),
-        )
-        thread = thread_for(worker, f"emviz-run-{self._run_id}")
-        worker.snapshot.connect(self._on_snapshot)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(self._on_worker_finished)
-        worker.finished.connect(thread.quit)
-        run_id = self._run_id
-        thread.finished.connect(lambda: self._on_thread_finished(run_id))
-        self.control, self.worker, self.thread = control, worker, thread
-        self._threads[run_id] = (thread, worker, control)
-        thread.start()
-        self._mark_running()
+        kwargs = dict(max_iter=self._remaining_iterations(snap), **self._em_kwargs())
+        self._runner = self._choose_runner()
+        try:
+            self._runner.start(self._run_id, self.data, start, delay=self.delay, **kwargs)
+        except RunnerUnavailable as exc:
+            self._process_unavailable(exc)
+            self._runner = self._thread_runner
+            self._runner.start(self._run_id, self.data, start, delay=self.delay, **kwargs)
+        was_paused = self.paused
+        self.running, self.paused = True, False
+        if not was_paused:
+            self.run_started.emit()
+        self.run_state_changed.emit()
         return True
 
-    # ------------------------------------------------------- the EM process
+    def _choose_runner(self) -> EMRunner:
+        """The EM process for large data (drawing cannot slow it down), else a thread."""
+        return self._process_runner if self._wants_process() else self._thread_runner
 
     def _wants_process(self) -> bool:
         data = self.data
@@ -664,35 +661,6 @@ class Session(QObject):
         # The ring of responsibilities and the points, in shared memory.
         return shared_memory_room(shared_bytes(data.n_samples, self.settings.n_components))
 
-    def _ensure_process(self) -> EMProcess | None:
-        """The EM process, started if need be; None if it cannot start."""
-        if self.em_process is not None and self.em_process.alive:
-            return self.em_process
-        self._close_process()
-        try:
-            proc = EMProcess()
-        except (OSError, RuntimeError, ValueError) as exc:
-            self.use_process = False
-            self.message.emit(f"EM runs on a thread: the EM process did not start ({exc})")
-            return None
-        relay = ProcessRelay(proc)
-        thread = thread_for(relay, "emviz-em-process-reader")
-        relay.snapshots_ready.connect(self._on_snapshots)
-        relay.failed.connect(self._on_failed)
-        relay.finished.connect(self._on_worker_finished)
-        relay.loaded.connect(self._on_process_loaded)
-        relay.closed.connect(thread.quit)
-        relay.closed.connect(self._on_process_closed)
-        self.em_process, self._relay, self._relay_thread = proc, relay, thread
-        thread.start()
-        return proc
-
-    def _process_token(self, proc: EMProcess) -> int:
-        """The process's token for the session's data, sending the data if it lacks them."""
-        if self._process_data is None or self._process_data[0] is not self.data:
-            self._process_data = (self.data, proc.load(self.data.X))
-        return self._process_data[1]
-
     @Slot()
     def _warm_process(self) -> None:
         """Send a large data set to the EM process as soon as it is loaded.
@@ -701,65 +669,26 @@ class Session(QObject):
         at them, and the first Run starts at once.
         """
         if self._wants_process():
-            proc = self._ensure_process()
-            if proc is not None:
-                self._process_token(proc)
+            try:
+                self._process_runner.warm(self.data)
+            except RunnerUnavailable as exc:
+                self._process_unavailable(exc)
 
-    def _run_in_process(self, start: Snapshot, snap: Snapshot) -> bool:
-        proc = self._ensure_process()
-        if proc is None:
-            return False
-        token = self._process_token(proc)
-        kwargs = dict(max_iter=self._remaining_iterations(snap), **self._em_kwargs())
-        n, k = self.data.n_samples, self.settings.n_components
-        self.control = ProcessRunControl(proc, self._run_id, self.delay)
-        proc.run(self._run_id, token, start, kwargs, n, k)
-        self._mark_running()
-        return True
+    def _process_unavailable(self, exc: RunnerUnavailable) -> None:
+        self.use_process = False
+        self.message.emit(f"EM runs on a thread: {exc}")
 
-    def _mark_running(self) -> None:
-        """A run (or a resumed one) has started."""
-        was_paused = self.paused
-        self.running, self.paused = True, False
-        if not was_paused:
-            self.run_started.emit()
-        self.run_state_changed.emit()
-
-    @Slot(int, object)
-    def _on_process_loaded(self, token: int, error: str | None) -> None:
-        if error is not None:
-            self.error.emit(f"the EM process could not take the points: {error}")
-
-    @Slot()
-    def _on_process_closed(self) -> None:
-        """The EM process ended: asked to, or not (then the run ends with an error)."""
-        proc = self.em_process
-        if proc is None:
-            return  # closed by _close_process already
-        crashed = not proc.closed
-        self._close_process()
-        if crashed and self.running and isinstance(self.control, ProcessRunControl):
-            self.error.emit("EM stopped: the EM process ended unexpectedly")
-            self._on_worker_finished(self._run_id, "error")
-
-    def _close_process(self, timeout_ms: int = 5000) -> None:
-        proc, thread = self.em_process, self._relay_thread
-        if proc is None:
-            return
-        proc.close(timeout_ms / 1000)
-        if thread is not None:
-            thread.quit()
-            thread.wait(timeout_ms)
-        proc.release()
-        self.em_process = self._relay = self._relay_thread = None
-        self._process_data = None
+    @property
+    def em_process(self) -> EMProcess | None:
+        """The EM process, once a large data set has started it."""
+        return self._process_runner.process
 
     def pause(self) -> None:
         """Hold the run at the snapshot shown; :meth:`run` resumes from there.
 
-        The worker is stopped (so nothing more arrives, and scrubbing or
+        The runner is stopped (so nothing more arrives, and scrubbing or
         stepping while paused needs no coordination); resuming starts a new
-        worker from the current snapshot, which continues EM exactly.
+        run from the current snapshot, which continues EM exactly.
         """
         if not self.running:
             return
@@ -786,39 +715,26 @@ class Session(QObject):
         self.snapshot_changed.emit()
 
     def _stop_worker(self) -> None:
-        if self.control is not None:
-            self.control.cancel()
+        if self.running:
+            self._runner.stop()
         # Snapshots already queued from this run are ignored from now on.
         self._run_id += 1
         self._end_run()
 
     def _end_run(self) -> None:
-        """A run is over: its last frame drawn, its control and its stand-in
-        posterior (and so the ring slot that holds it) let go."""
+        """A run is over: its last frame drawn, its stand-in posterior (and so
+        the ring slot that holds it) let go."""
         self._frames.flush()
         self.running = False
-        self.control = self.worker = None
         self._history.end_run()
 
     @Slot(int, object)
-    def _on_snapshot(self, run_id: int, snap: Snapshot) -> None:
+    def _on_snapshots(self, run_id: int, snaps: list[Snapshot]) -> None:
         if run_id != self._run_id or not self.running:
             return
-        self._append(snap)
+        for snap in snaps:
+            self._append(snap)
         self._frames.request()
-
-    @Slot()
-    def _on_snapshots(self) -> None:
-        """A batch of snapshots from the EM process."""
-        if self._relay is None:
-            return
-        added = 0
-        for run_id, snap in self._relay.take():
-            if run_id == self._run_id and self.running:
-                self._append(snap)
-                added += 1
-        if added:
-            self._frames.request()
 
     @Slot(int, str)
     def _on_failed(self, run_id: int, message: str) -> None:
@@ -826,7 +742,7 @@ class Session(QObject):
             self.error.emit(f"EM stopped: {message}")
 
     @Slot(int, str)
-    def _on_worker_finished(self, run_id: int, reason: str) -> None:
+    def _on_run_finished(self, run_id: int, reason: str) -> None:
         if run_id != self._run_id or not self.running:
             return
         self._end_run()
@@ -837,35 +753,19 @@ class Session(QObject):
             self.message.emit(f"stopped at max_iter = {self.settings.max_iter} iterations")
         self.run_finished.emit(reason)
 
-    def _on_thread_finished(self, run_id: int) -> None:
-        entry = self._threads.pop(run_id, None)
-        if entry is None:
-            return
-        thread = entry[0]
-        # "finished" is emitted from the thread just before it ends: wait for
-        # the end before the last reference goes.
-        thread.wait()
-        if self.thread is thread:
-            self.thread = None
-
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop every run and wait for the threads (window closing, app quitting)."""
+        """Stop every run and wait for the threads and the EM process (window closing)."""
         self._stop_worker()
         was = self.paused
         self.paused = False
-        for thread, _worker, control in list(self._threads.values()):
-            control.stop.set()
-            thread.quit()
-            thread.wait(timeout_ms)
-        self._threads.clear()
-        self.thread = None
-        self._close_process(timeout_ms)
+        for runner in (self._thread_runner, self._process_runner):
+            runner.shutdown(timeout_ms)
         if was:
             self.run_state_changed.emit()
 
     @property
     def live_threads(self) -> list[QThread]:
-        return [t for t, _w, _c in self._threads.values() if t.isRunning()]
+        return self._thread_runner.live_threads
 
 
 def _raw_points(X: object) -> np.ndarray:

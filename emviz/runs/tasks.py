@@ -14,9 +14,21 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from emviz.worker import thread_for
+__all__ = ["BackgroundTask", "thread_for"]
 
-__all__ = ["BackgroundTask"]
+
+def thread_for(worker: QObject, name: str) -> QThread:
+    """A new, not yet started QThread named ``name`` that runs ``worker.run()``.
+
+    ``worker`` is moved to it.  The caller keeps both as attributes (a
+    dropped reference ends in "QThread: Destroyed while thread is still
+    running"), wires the worker's signals and calls ``start()``.
+    """
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    return thread
 
 
 class _TaskWorker(QObject):

@@ -27,7 +27,7 @@ from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import QObject, Signal, Slot
 
 from emviz.core.io import LoadCancelled, load_points
-from emviz.worker import thread_for
+from emviz.runs.tasks import thread_for
 
 __all__ = ["AsyncLoad", "load_file_async"]
 

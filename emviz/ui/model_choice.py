@@ -27,9 +27,9 @@ from emviz.core.em import aic, bic, iterate_em
 from emviz.core.mixture import Mixture
 from emviz.core.restarts import run_restarts
 from emviz.core.settings import MAX_COMPONENTS
+from emviz.runs.tasks import thread_for
 from emviz.session import Session
 from emviz.ui.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
-from emviz.worker import thread_for
 
 __all__ = ["KResult", "ModelChoiceView", "ModelChoiceWorker"]
 

@@ -16,7 +16,7 @@ without drawing (500 half-steps at N = 1e4), it
    throughput without drawing;
 2. opens the real window (``create_main_window``), loads the points, sets
    the speed to full (delay 0) and runs EM as the app does (in the EM
-   process, :mod:`emviz.em_process`, for these sizes), while it records
+   process, :mod:`emviz.runs.em_process`, for these sizes), while it records
 
    - every coalesced redraw: the views' redraw callbacks (each
      ``RedrawThrottle`` firing), the paint of every plot
@@ -199,7 +199,7 @@ def instrument() -> None:
 
     PointCloudItem._step_job = timed_step
 
-    from emviz.em_process import EMProcess
+    from emviz.runs.em_process import EMProcess
 
     receive = EMProcess.receive
 

@@ -24,7 +24,7 @@ The child runs :func:`emviz.core.em.iterate_em`, the one EM loop, exactly as a
 thread would: the snapshots, their numbers and the responsibilities are
 bit for bit those of a run on a thread.
 
-This module has no Qt; :class:`emviz.worker.ProcessRelay` brings the
+This module has no Qt; :class:`emviz.runs.em_runner.ProcessRunner` brings the
 messages into the Qt event loop.
 
 Usage::
