@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-__all__ = ["BackgroundTask", "thread_for"]
+__all__ = ["BackgroundTask", "shutdown_tasks", "thread_for"]
 
 
 def thread_for(worker: QObject, name: str) -> QThread:
@@ -78,12 +78,15 @@ class BackgroundTask(QObject):
     finished()
         The current task's function returned (result or failure), or it was
         cancelled and its thread has ended.
+    stopped()
+        :meth:`shutdown` ended a task in progress: no result will come.
     """
 
     progress = Signal(int, int)
     result = Signal(object)
     failed = Signal(str)
     finished = Signal()
+    stopped = Signal()
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -161,9 +164,23 @@ class BackgroundTask(QObject):
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop every task and wait for the threads (the window is closing)."""
+        was_running = self.running
         for thread, _worker, stop in list(self._live.values()):
             stop.set()
             thread.quit()
             thread.wait(timeout_ms)
         self._live.clear()
         self.worker = self.thread = self.stop_flag = None
+        if was_running:
+            self.stopped.emit()
+
+
+def shutdown_tasks(root: QObject, timeout_ms: int = 10000) -> None:
+    """Shut down every :class:`BackgroundTask` among ``root``'s descendants.
+
+    The one shutdown of a window's work off the GUI thread: every task is
+    created with a parent (the view or the load it serves), so the Qt object
+    tree is the list of them.
+    """
+    for task in root.findChildren(BackgroundTask):
+        task.shutdown(timeout_ms)

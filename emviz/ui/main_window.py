@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from emviz.core.datasets import DATASETS
 from emviz.runs.pacing import RedrawThrottle
+from emviz.runs.tasks import shutdown_tasks
 from emviz.session import Session
 from emviz.ui.controls import ControlPanel
 from emviz.ui.dialogs import ColumnDialog, GenerateDialog
@@ -660,6 +661,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.session.shutdown()
+        shutdown_tasks(self)  # every BackgroundTask of the window: loads, lab, model choice
         super().closeEvent(event)
 
 
