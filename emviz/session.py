@@ -28,12 +28,7 @@ from emviz.core.missing import MissingData, e_step_missing, initialize_missing, 
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS, Settings
 from emviz.runs.em_process import EMProcess, shared_bytes, shared_memory_room
-from emviz.runs.em_runner import (
-    EMRunner,
-    ProcessRunner,
-    RunnerUnavailable,
-    ThreadRunner,
-)
+from emviz.runs.em_runner import EMRuns
 from emviz.runs.pacing import FrameClock
 
 __all__ = ["PROCESS_MIN_POINTS", "Session"]
@@ -100,21 +95,16 @@ class Session(QObject):
         self.selected: int | None = None
         #: The mixture the points were drawn from (generated data), else None.
         self.truth: Mixture | None = None
-        # Runs: each has an id, and messages of a run stopped since are
-        # ignored.  One runner at a time runs EM: on a thread, or in the EM
-        # process for large data sets (started with the first one).
-        self._run_id = 0
+        # Runs, on a thread or in the EM process for large data sets (started
+        # with the first one); messages of a run stopped since are dropped.
         self.running = False
         self.paused = False
-        self.use_process = True
-        self._thread_runner = ThreadRunner(self)
-        self._process_runner = ProcessRunner(self)
-        self._runner: EMRunner = self._thread_runner
-        for runner in (self._thread_runner, self._process_runner):
-            runner.snapshots.connect(self._on_snapshots)
-            runner.failed.connect(self._on_failed)
-            runner.finished.connect(self._on_run_finished)
-            runner.error.connect(self.error)
+        self._runs = EMRuns(self)
+        self._runs.snapshots.connect(self._on_snapshots)
+        self._runs.failed.connect(self._on_failed)
+        self._runs.finished.connect(self._on_run_finished)
+        self._runs.error.connect(self.error)
+        self._runs.note.connect(self.message)
         self.data_changed.connect(self._warm_process)
         # A run's snapshots join the history as they come; the views hear of
         # them once per frame (see FrameClock).
@@ -200,35 +190,76 @@ class Session(QObject):
             the previous data and history are then untouched.
         """
         raw = _raw_points(X)
-        data = self._prepare(raw)
-        settings = self.settings
-        if settings.n_components > data.n_samples:
-            settings = replace(settings, n_components=data.n_samples)
-        mixture = self._initial_mixture(data, settings)
+        data, settings, mixture = self._fit_start(raw)
         self._stop_runs()
         self.X_raw = raw
-        self.data = data
-        self.X = data.X
         self.data_name = name
         self.columns = tuple(columns)
         self.truth = truth
         self.n_skipped = int(skipped)
-        adjusted = settings != self.settings
-        self.settings = settings
-        self._set_start(mixture)
-        self.selected = None
-        self.data_changed.emit()
-        self.selection_changed.emit()
+        adjusted = self._use_data(data, settings, mixture)
         if adjusted:
-            self.settings_changed.emit()
-            self.message.emit(f"K lowered to {settings.n_components}: only that many points")
+            note = f"K lowered to {settings.n_components}: only that many points"
         elif self.n_incomplete_raw and not self.treat_missing:
-            self.message.emit(
+            note = (
                 f"{self.n_incomplete_raw} rows with a missing value are left out; "
                 "EM > Treat missing values with EM uses them"
             )
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        else:
+            note = ""
+        self._changed(data=True, selection=True, settings=adjusted, note=note)
+
+    def _fit_start(self, raw: np.ndarray) -> tuple[PreparedData | MissingData, Settings, Mixture]:
+        """The data EM runs on from ``raw``, the settings (K at most the points) and the start.
+
+        Raises ValueError (EmvizError) if there is nothing to fit; nothing changes then.
+        """
+        data = self._prepare(raw)
+        settings = self.settings
+        if settings.n_components > data.n_samples:
+            settings = replace(settings, n_components=data.n_samples)
+        return data, settings, self._initial_mixture(data, settings)
+
+    def _use_data(
+        self, data: PreparedData | MissingData, settings: Settings, mixture: Mixture
+    ) -> bool:
+        """Fit ``data`` from ``mixture`` with ``settings``; whether the settings changed."""
+        self.data = data
+        self.X = data.X
+        changed = settings != self.settings
+        self.settings = settings
+        self._set_start(mixture)
+        self.selected = None
+        return changed
+
+    def _changed(
+        self,
+        *,
+        data: bool = False,
+        selection: bool = False,
+        settings: bool = False,
+        note: str = "",
+        history: bool = True,
+        snapshot: bool = True,
+    ) -> None:
+        """Tell the views what changed, in the one order they rely on.
+
+        Data first (views rebuild from the points), then the selection and
+        the settings, a status ``note`` if any, then the history and the
+        snapshot shown (views redraw from them).
+        """
+        if data:
+            self.data_changed.emit()
+        if selection:
+            self.selection_changed.emit()
+        if settings:
+            self.settings_changed.emit()
+        if note:
+            self.message.emit(note)
+        if history:
+            self.history_changed.emit()
+        if snapshot:
+            self.snapshot_changed.emit()
 
     # ------------------------------------------------------------ missing data
 
@@ -273,27 +304,13 @@ class Session(QObject):
         if self.X_raw is None:
             return True
         try:
-            data = self._prepare(self.X_raw)
-            settings = self.settings
-            if settings.n_components > data.n_samples:
-                settings = replace(settings, n_components=data.n_samples)
-            mixture = self._initial_mixture(data, settings)
+            data, settings, mixture = self._fit_start(self.X_raw)
         except ValueError as exc:
             self.treat_missing = old
             return self._report(exc)
         self._stop_runs()
-        self.data = data
-        self.X = data.X
-        changed = settings != self.settings
-        self.settings = settings
-        self._set_start(mixture)
-        self.selected = None
-        self.data_changed.emit()
-        self.selection_changed.emit()
-        if changed:
-            self.settings_changed.emit()
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        changed = self._use_data(data, settings, mixture)
+        self._changed(data=True, selection=True, settings=changed)
         return True
 
     def _posterior(self, mixture: Mixture) -> np.ndarray:
@@ -361,16 +378,12 @@ class Session(QObject):
         if mixture is None:
             if data.n_samples < self.settings.n_components:
                 self._history.reset()
-                self.data_changed.emit()
-                self.history_changed.emit()
-                self.snapshot_changed.emit()
+                self._changed(data=True)
                 self.message.emit(f"{data.n_samples} points: add more to fit K components")
                 return True
             mixture = self._initial_mixture(data, self.settings)
         self._set_start(mixture)
-        self.data_changed.emit()
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._changed(data=True)
         return True
 
     def select(self, index: int | None) -> None:
@@ -401,9 +414,7 @@ class Session(QObject):
             self._stop_runs()
             self.settings = new
             self._set_start(mixture)
-            self.settings_changed.emit()
-            self.history_changed.emit()
-            self.snapshot_changed.emit()
+            self._changed(settings=True)
         else:
             self.settings = new
             self.settings_changed.emit()
@@ -460,17 +471,19 @@ class Session(QObject):
                 EmvizError(f"{mixture.n_components} components is more than this data allows")
             )
         self._stop_runs()
+        changed = self._follow(mixture)
+        self._set_start(mixture)
+        self._changed(settings=changed)
+        return True
+
+    def _follow(self, mixture: Mixture) -> bool:
+        """Settings follow ``mixture``'s K and covariance type; whether they changed."""
         settings = replace(
             self.settings, n_components=mixture.n_components, cov_type=mixture.cov_type
         )
         changed = settings != self.settings
         self.settings = settings
-        self._set_start(mixture)
-        if changed:
-            self.settings_changed.emit()
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
-        return True
+        return changed
 
     def edit_mixture(self, mixture: Mixture) -> bool:
         """Continue from an edited copy of the mixture shown.
@@ -492,8 +505,7 @@ class Session(QObject):
             return self._report(exc)
         iteration = self.history[self.index].iteration
         self._append(replace(first, iteration=iteration))
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._changed()
         return True
 
     def set_history(self, snapshots: list[Snapshot]) -> bool:
@@ -505,17 +517,9 @@ class Session(QObject):
         if not snapshots or snapshots[0].phase != "init" or self.data is None:
             return self._report(EmvizError("a history must start with an initial mixture"))
         self._stop_runs()
-        mixture = snapshots[0].mixture
-        settings = replace(
-            self.settings, n_components=mixture.n_components, cov_type=mixture.cov_type
-        )
-        changed = settings != self.settings
-        self.settings = settings
+        changed = self._follow(snapshots[0].mixture)
         self._history.reset(snapshots)
-        if changed:
-            self.settings_changed.emit()
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._changed(settings=changed)
         return True
 
     # ---------------------------------------------------------------- history
@@ -584,8 +588,7 @@ class Session(QObject):
         except ValueError as exc:
             return self._report(exc)
         self._append(snap)
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._changed()
         return True
 
     def step_e(self) -> bool:
@@ -608,7 +611,7 @@ class Session(QObject):
         """Pause after each half-step of a run, in seconds (takes effect at once)."""
         self.delay = max(0.0, float(seconds))
         if self.running:
-            self._runner.set_delay(self.delay)
+            self._runs.set_delay(self.delay)
 
     def toggle_run(self) -> None:
         """Run, Pause or Resume (the R key and the Run button)."""
@@ -632,25 +635,16 @@ class Session(QObject):
             return False
         self._truncate()
         start = self._start_snapshot()  # iterate_em continues after it
-        self._run_id += 1
         kwargs = dict(max_iter=self._remaining_iterations(snap), **self._em_kwargs())
-        self._runner = self._choose_runner()
-        try:
-            self._runner.start(self._run_id, self.data, start, delay=self.delay, **kwargs)
-        except RunnerUnavailable as exc:
-            self._process_unavailable(exc)
-            self._runner = self._thread_runner
-            self._runner.start(self._run_id, self.data, start, delay=self.delay, **kwargs)
+        # Large data go to the EM process, where drawing cannot slow EM down.
+        in_process = self._wants_process()
+        self._runs.start(self.data, start, in_process=in_process, delay=self.delay, **kwargs)
         was_paused = self.paused
         self.running, self.paused = True, False
         if not was_paused:
             self.run_started.emit()
         self.run_state_changed.emit()
         return True
-
-    def _choose_runner(self) -> EMRunner:
-        """The EM process for large data (drawing cannot slow it down), else a thread."""
-        return self._process_runner if self._wants_process() else self._thread_runner
 
     def _wants_process(self) -> bool:
         data = self.data
@@ -669,19 +663,21 @@ class Session(QObject):
         at them, and the first Run starts at once.
         """
         if self._wants_process():
-            try:
-                self._process_runner.warm(self.data)
-            except RunnerUnavailable as exc:
-                self._process_unavailable(exc)
-
-    def _process_unavailable(self, exc: RunnerUnavailable) -> None:
-        self.use_process = False
-        self.message.emit(f"EM runs on a thread: {exc}")
+            self._runs.warm(self.data)
 
     @property
     def em_process(self) -> EMProcess | None:
         """The EM process, once a large data set has started it."""
-        return self._process_runner.process
+        return self._runs.process
+
+    @property
+    def use_process(self) -> bool:
+        """Whether large data sets run in the EM process (False: always on a thread)."""
+        return self._runs.use_process
+
+    @use_process.setter
+    def use_process(self, on: bool) -> None:
+        self._runs.use_process = bool(on)
 
     def pause(self) -> None:
         """Hold the run at the snapshot shown; :meth:`run` resumes from there.
@@ -711,14 +707,10 @@ class Session(QObject):
         self.stop()
 
     def _show_progress(self) -> None:
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._changed()
 
     def _stop_worker(self) -> None:
-        if self.running:
-            self._runner.stop()
-        # Snapshots already queued from this run are ignored from now on.
-        self._run_id += 1
+        self._runs.stop()  # what is still on its way from the run is dropped
         self._end_run()
 
     def _end_run(self) -> None:
@@ -728,22 +720,21 @@ class Session(QObject):
         self.running = False
         self._history.end_run()
 
-    @Slot(int, object)
-    def _on_snapshots(self, run_id: int, snaps: list[Snapshot]) -> None:
-        if run_id != self._run_id or not self.running:
+    @Slot(object)
+    def _on_snapshots(self, snaps: list[Snapshot]) -> None:
+        if not self.running:
             return
         for snap in snaps:
             self._append(snap)
         self._frames.request()
 
-    @Slot(int, str)
-    def _on_failed(self, run_id: int, message: str) -> None:
-        if run_id == self._run_id:
-            self.error.emit(f"EM stopped: {message}")
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.error.emit(f"EM stopped: {message}")
 
-    @Slot(int, str)
-    def _on_run_finished(self, run_id: int, reason: str) -> None:
-        if run_id != self._run_id or not self.running:
+    @Slot(str)
+    def _on_run_finished(self, reason: str) -> None:
+        if not self.running:
             return
         self._end_run()
         self.run_state_changed.emit()
@@ -758,14 +749,13 @@ class Session(QObject):
         self._stop_worker()
         was = self.paused
         self.paused = False
-        for runner in (self._thread_runner, self._process_runner):
-            runner.shutdown(timeout_ms)
+        self._runs.shutdown(timeout_ms)
         if was:
             self.run_state_changed.emit()
 
     @property
     def live_threads(self) -> list[QThread]:
-        return self._thread_runner.live_threads
+        return self._runs.live_threads
 
 
 def _raw_points(X: object) -> np.ndarray:

@@ -36,6 +36,7 @@ from emviz.runs.tasks import thread_for
 
 __all__ = [
     "EMRunner",
+    "EMRuns",
     "EMWorker",
     "ProcessRunner",
     "RunControl",
@@ -466,3 +467,112 @@ class ProcessRunner(EMRunner):
     def shutdown(self, timeout_ms: int = 5000) -> None:
         self.stop()
         self._close_process(timeout_ms)
+
+
+class EMRuns(QObject):
+    """The runs of one session: numbered, each on a thread or in the EM process.
+
+    It holds a :class:`ThreadRunner` and a :class:`ProcessRunner` and uses one
+    at a time, as the caller asks per run; if the EM process cannot start,
+    the run goes to a thread (and every later one, with a ``note``).  Each
+    run gets a new id, and messages of any run but the current one are
+    dropped here, so a stopped run can never show up late.
+
+    Signals (GUI thread; of the current run only)
+    ---------------------------------------------
+    snapshots(list), finished(reason), failed(message)
+        As :class:`EMRunner`'s, without the run id.
+    error(message)
+        A problem not tied to a run.
+    note(message)
+        Information for the status bar (EM falls back to a thread).
+    """
+
+    snapshots = Signal(object)
+    finished = Signal(str)
+    failed = Signal(str)
+    error = Signal(str)
+    note = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        #: Whether runs that ask for the EM process may have it.
+        self.use_process = True
+        self.run_id = 0
+        self._thread_runner = ThreadRunner(self)
+        self._process_runner = ProcessRunner(self)
+        self._runner: EMRunner = self._thread_runner
+        for runner in (self._thread_runner, self._process_runner):
+            runner.snapshots.connect(self._on_snapshots)
+            runner.failed.connect(self._on_failed)
+            runner.finished.connect(self._on_finished)
+            runner.error.connect(self.error)
+
+    @property
+    def process(self) -> EMProcess | None:
+        """The EM process, once a run or :meth:`warm` has started it."""
+        return self._process_runner.process
+
+    @property
+    def process_runner(self) -> ProcessRunner:
+        return self._process_runner
+
+    @property
+    def live_threads(self) -> list[QThread]:
+        return self._thread_runner.live_threads
+
+    def start(
+        self, data: PreparedData, start: Snapshot, *, in_process: bool, delay: float, **em_kwargs
+    ) -> None:
+        """Start a new run (see :meth:`EMRunner.start`); the one before is stopped."""
+        self.stop()
+        if in_process and self.use_process:
+            try:
+                self._runner = self._process_runner
+                self._runner.start(self.run_id, data, start, delay=delay, **em_kwargs)
+                return
+            except RunnerUnavailable as exc:
+                self._unavailable(exc)
+        self._runner = self._thread_runner
+        self._runner.start(self.run_id, data, start, delay=delay, **em_kwargs)
+
+    def warm(self, data: PreparedData) -> None:
+        """Start the EM process and send it ``data`` before the first run asks."""
+        if self.use_process:
+            try:
+                self._process_runner.warm(data)
+            except RunnerUnavailable as exc:
+                self._unavailable(exc)
+
+    def _unavailable(self, exc: RunnerUnavailable) -> None:
+        self.use_process = False
+        self.note.emit(f"EM runs on a thread: {exc}")
+
+    def set_delay(self, seconds: float) -> None:
+        self._runner.set_delay(seconds)
+
+    def stop(self) -> None:
+        """End the current run; anything still on its way from it is dropped."""
+        self._runner.stop()
+        self.run_id += 1
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop every run and wait for the threads and the EM process."""
+        self.stop()
+        for runner in (self._thread_runner, self._process_runner):
+            runner.shutdown(timeout_ms)
+
+    @Slot(int, object)
+    def _on_snapshots(self, run_id: int, snaps: list) -> None:
+        if run_id == self.run_id:
+            self.snapshots.emit(snaps)
+
+    @Slot(int, str)
+    def _on_failed(self, run_id: int, message: str) -> None:
+        if run_id == self.run_id:
+            self.failed.emit(message)
+
+    @Slot(int, str)
+    def _on_finished(self, run_id: int, reason: str) -> None:
+        if run_id == self.run_id:
+            self.finished.emit(reason)

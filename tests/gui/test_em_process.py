@@ -92,7 +92,7 @@ def test_loading_a_large_data_set_starts_the_process_and_sends_it_the_points(qtb
     s = make_session(_points())
     proc = s.em_process
     assert proc is not None
-    token = s._process_runner.token
+    token = s._runs.process_runner.token
     qtbot.waitUntil(lambda: proc.loaded_token == token, timeout=10000)
 
 
@@ -194,7 +194,7 @@ def test_shutdown_ends_the_process_and_frees_its_shared_memory(qtbot, make_sessi
     assert names
     s.shutdown()
     assert not proc._process.is_alive()
-    assert s.em_process is None and s._process_runner._relay_thread is None
+    assert s.em_process is None and s._runs.process_runner._relay_thread is None
     if os.path.isdir("/dev/shm"):
         assert not any(_shm_exists(name) for name in names)
 
@@ -361,7 +361,7 @@ def test_run_stop_clicks_leave_the_process_no_backlog_of_cancelled_steps(qtbot, 
     first E-step: after a burst of clicks the next run starts at once."""
     s = make_session(_points(200_000), max_iter=400)
     proc = s.em_process
-    token = s._process_runner.token
+    token = s._runs.process_runner.token
     qtbot.waitUntil(lambda: proc.loaded_token == token, timeout=30000)
 
     def first_snapshot(timeout_ms: int) -> tuple[float, float]:
