@@ -5,11 +5,9 @@ snapshots and the run control. Views redraw from its signals and call its
 intents (``step_e``, ``run``, ``load_file``...); they never talk to each
 other. It can be driven with no window at all, from a test or a script.
 
-History keeps the parameters of every half-step; responsibilities (N x K
-floats, the bulk of the memory) are kept only for the snapshot shown and
-recomputed when another one is shown: for an "E" snapshot they are the
-posterior under its own mixture, for an "M" snapshot the posterior under
-the previous snapshot's mixture (what the M-step used).
+The history of snapshots, with responsibilities recomputed on demand, is a
+:class:`emviz.core.history.History`; runs go through
+:class:`emviz.runs.em_runner.EMRuns` (a thread, or the EM process).
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from emviz.core.em import PreparedData, Snapshot, e_step_prepared, iterate_em, prepare
 from emviz.core.errors import EmvizError
@@ -27,9 +25,10 @@ from emviz.core.init import initialize
 from emviz.core.missing import MissingData, e_step_missing, initialize_missing, prepare_missing
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS, Settings
-from emviz.runs.em_process import EMProcess, shared_bytes, shared_memory_room
+from emviz.runs.em_process import shared_bytes, shared_memory_room
 from emviz.runs.em_runner import EMRuns
 from emviz.runs.pacing import FrameClock
+from emviz.runs.session_runs import RunIntents
 
 __all__ = ["PROCESS_MIN_POINTS", "Session"]
 
@@ -39,8 +38,11 @@ __all__ = ["PROCESS_MIN_POINTS", "Session"]
 PROCESS_MIN_POINTS = 5_000
 
 
-class Session(QObject):
+class Session(RunIntents, QObject):
     """Data, settings, history and run control.
+
+    The intents of a run (run, pause, stop, set_delay, shutdown) and the
+    handling of its messages are in :class:`emviz.runs.session_runs.RunIntents`.
 
     Signals
     -------
@@ -605,46 +607,7 @@ class Session(QObject):
             return self.step("M")
         return True
 
-    # ---------------------------------------------------------------- running
-
-    def set_delay(self, seconds: float) -> None:
-        """Pause after each half-step of a run, in seconds (takes effect at once)."""
-        self.delay = max(0.0, float(seconds))
-        if self.running:
-            self._runs.set_delay(self.delay)
-
-    def toggle_run(self) -> None:
-        """Run, Pause or Resume (the R key and the Run button)."""
-        if self.running:
-            self.pause()
-        else:
-            self.run()
-
-    def run(self) -> bool:
-        """Run EM to convergence off the GUI thread, from the snapshot shown."""
-        if self.running or not self.history:
-            return False
-        snap = self.history[self.index]
-        if not self.can_run:
-            why = "converged" if snap.converged else "max_iter reached"
-            self.message.emit(f"nothing to run: {why}")
-            if self.paused:
-                self.paused = False
-                self.run_state_changed.emit()
-                self.run_finished.emit("converged" if snap.converged else "max_iter")
-            return False
-        self._truncate()
-        start = self._start_snapshot()  # iterate_em continues after it
-        kwargs = dict(max_iter=self._remaining_iterations(snap), **self._em_kwargs())
-        # Large data go to the EM process, where drawing cannot slow EM down.
-        in_process = self._wants_process()
-        self._runs.start(self.data, start, in_process=in_process, delay=self.delay, **kwargs)
-        was_paused = self.paused
-        self.running, self.paused = True, False
-        if not was_paused:
-            self.run_started.emit()
-        self.run_state_changed.emit()
-        return True
+    # ------------------------------------------- running (more in RunIntents)
 
     def _wants_process(self) -> bool:
         data = self.data
@@ -654,108 +617,6 @@ class Session(QObject):
             return False
         # The ring of responsibilities and the points, in shared memory.
         return shared_memory_room(shared_bytes(data.n_samples, self.settings.n_components))
-
-    @Slot()
-    def _warm_process(self) -> None:
-        """Send a large data set to the EM process as soon as it is loaded.
-
-        The process then starts and prepares the data while the user looks
-        at them, and the first Run starts at once.
-        """
-        if self._wants_process():
-            self._runs.warm(self.data)
-
-    @property
-    def em_process(self) -> EMProcess | None:
-        """The EM process, once a large data set has started it."""
-        return self._runs.process
-
-    @property
-    def use_process(self) -> bool:
-        """Whether large data sets run in the EM process (False: always on a thread)."""
-        return self._runs.use_process
-
-    @use_process.setter
-    def use_process(self, on: bool) -> None:
-        self._runs.use_process = bool(on)
-
-    def pause(self) -> None:
-        """Hold the run at the snapshot shown; :meth:`run` resumes from there.
-
-        The runner is stopped (so nothing more arrives, and scrubbing or
-        stepping while paused needs no coordination); resuming starts a new
-        run from the current snapshot, which continues EM exactly.
-        """
-        if not self.running:
-            return
-        self._stop_worker()
-        self.paused = True
-        self.run_state_changed.emit()
-        self.message.emit("paused")
-
-    def stop(self) -> None:
-        """End the run now; the state is the last snapshot received."""
-        if not (self.running or self.paused):
-            return
-        self._stop_worker()
-        self.paused = False
-        self.run_state_changed.emit()
-        self.run_finished.emit("stopped")
-
-    def _stop_runs(self) -> None:
-        """Any intent that changes the state ends a run first."""
-        self.stop()
-
-    def _show_progress(self) -> None:
-        self._changed()
-
-    def _stop_worker(self) -> None:
-        self._runs.stop()  # what is still on its way from the run is dropped
-        self._end_run()
-
-    def _end_run(self) -> None:
-        """A run is over: its last frame drawn, its stand-in posterior (and so
-        the ring slot that holds it) let go."""
-        self._frames.flush()
-        self.running = False
-        self._history.end_run()
-
-    @Slot(object)
-    def _on_snapshots(self, snaps: list[Snapshot]) -> None:
-        if not self.running:
-            return
-        for snap in snaps:
-            self._append(snap)
-        self._frames.request()
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self.error.emit(f"EM stopped: {message}")
-
-    @Slot(str)
-    def _on_run_finished(self, reason: str) -> None:
-        if not self.running:
-            return
-        self._end_run()
-        self.run_state_changed.emit()
-        if reason == "converged":
-            self.message.emit(f"converged after {self.history[self.index].iteration} iterations")
-        elif reason == "max_iter":
-            self.message.emit(f"stopped at max_iter = {self.settings.max_iter} iterations")
-        self.run_finished.emit(reason)
-
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop every run and wait for the threads and the EM process (window closing)."""
-        self._stop_worker()
-        was = self.paused
-        self.paused = False
-        self._runs.shutdown(timeout_ms)
-        if was:
-            self.run_state_changed.emit()
-
-    @property
-    def live_threads(self) -> list[QThread]:
-        return self._runs.live_threads
 
 
 def _raw_points(X: object) -> np.ndarray:
