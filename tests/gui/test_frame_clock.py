@@ -17,10 +17,11 @@ def _busy(seconds: float) -> None:
 def test_requests_while_a_frame_is_not_due_merge_into_one_frame(qtbot):
     frames = []
     clock = FrameClock(lambda: (frames.append(time.perf_counter()), _busy(0.03)))
-    # A wide margin between a frame's CPU time and the wait after it, so that
-    # a loaded machine (wall time running far ahead of CPU time) cannot make
-    # the next frame due early.
-    clock.DUTY = 20.0
+    # A margin between a frame's CPU time and the wait after it, so that a
+    # loaded machine (wall time running ahead of CPU time) cannot make the
+    # next frame due early; not so wide that the GUI thread's other work
+    # while the test waits (multiplied by DUTY) delays it past the timeout.
+    clock.DUTY = 5.0
     clock.request()
     assert len(frames) == 1  # nothing was due: drawn at once
     for _ in range(5):
