@@ -31,10 +31,14 @@ def thread_for(worker: QObject, name: str) -> QThread:
     return thread
 
 
+_NO_PARTIAL = object()
+
+
 class _TaskWorker(QObject):
     """Runs ``fn(progress, should_stop)`` once, in the thread it was moved to."""
 
     progress = Signal(int, int)
+    partial = Signal(object)
     result = Signal(object)
     failed = Signal(str)
     finished = Signal()
@@ -46,8 +50,10 @@ class _TaskWorker(QObject):
         #: Units of work completed (written by the worker thread, read anywhere).
         self.n_done = 0
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, partial: object = _NO_PARTIAL) -> None:
         self.n_done = int(done)
+        if partial is not _NO_PARTIAL:
+            self.partial.emit(partial)
         self.progress.emit(int(done), int(total))
 
     @Slot()
@@ -75,6 +81,9 @@ class BackgroundTask(QObject):
     -------------------------------
     progress(done, total), result(object), failed(str)
         From the current task only.
+    partial(object)
+        A part of the result, passed as ``progress(done, total, part)``
+        (a K of model choice), from the current task until it is cancelled.
     finished()
         The current task's function returned (result or failure), or it was
         cancelled and its thread has ended.
@@ -83,6 +92,7 @@ class BackgroundTask(QObject):
     """
 
     progress = Signal(int, int)
+    partial = Signal(object)
     result = Signal(object)
     failed = Signal(str)
     finished = Signal()
@@ -113,6 +123,7 @@ class BackgroundTask(QObject):
         worker = _TaskWorker(fn, stop)
         thread = thread_for(worker, f"emviz-{self._name}-{task_id}")
         worker.progress.connect(self._on_progress)
+        worker.partial.connect(self._on_partial)
         worker.result.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_worker_finished)
@@ -134,6 +145,11 @@ class BackgroundTask(QObject):
     def _on_progress(self, done: int, total: int) -> None:
         if self._current() and not self.stop_flag.is_set():
             self.progress.emit(done, total)
+
+    @Slot(object)
+    def _on_partial(self, part: object) -> None:
+        if self._current() and not self.stop_flag.is_set():
+            self.partial.emit(part)
 
     @Slot(object)
     def _on_result(self, out: object) -> None:
