@@ -5,11 +5,9 @@ snapshots and the run control. Views redraw from its signals and call its
 intents (``step_e``, ``run``, ``load_file``...); they never talk to each
 other. It can be driven with no window at all, from a test or a script.
 
-History keeps the parameters of every half-step; responsibilities (N x K
-floats, the bulk of the memory) are kept only for the snapshot shown and
-recomputed when another one is shown: for an "E" snapshot they are the
-posterior under its own mixture, for an "M" snapshot the posterior under
-the previous snapshot's mixture (what the M-step used).
+The history of snapshots, with responsibilities recomputed on demand, is a
+:class:`emviz.core.history.History`; runs go through
+:class:`emviz.runs.em_runner.EMRuns` (a thread, or the EM process).
 """
 
 from __future__ import annotations
@@ -18,28 +16,33 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from emviz.core.data import MissingData, PreparedData, prepare
+from emviz.core.data import Data, prepare
 from emviz.core.em import Snapshot, iterate_em
 from emviz.core.errors import EmvizError
+from emviz.core.history import History
 from emviz.core.init import initialize
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS, Settings
-from emviz.em_process import EMProcess, shared_bytes, shared_memory_room
-from emviz.frame_clock import FrameClock
-from emviz.worker import EMWorker, ProcessRelay, ProcessRunControl, RunControl, thread_for
+from emviz.runs.em_process import shared_bytes, shared_memory_room
+from emviz.runs.em_runner import EMRuns
+from emviz.runs.pacing import FrameClock
+from emviz.runs.session_runs import RunIntents
 
 __all__ = ["PROCESS_MIN_POINTS", "Session"]
 
 #: Runs on at least this many points go to the EM process
-#: (:mod:`emviz.em_process`), where drawing cannot slow them down; smaller
+#: (:mod:`emviz.runs.em_process`), where drawing cannot slow them down; smaller
 #: runs finish in a blink on a thread and spare the process's start-up.
 PROCESS_MIN_POINTS = 5_000
 
 
-class Session(QObject):
+class Session(RunIntents, QObject):
     """Data, settings, history and run control.
+
+    The intents of a run (run, pause, stop, set_delay, shutdown) and the
+    handling of its messages are in :class:`emviz.runs.session_runs.RunIntents`.
 
     Signals
     -------
@@ -79,7 +82,7 @@ class Session(QObject):
         super().__init__(parent)
         self.settings = Settings()
         self.X: np.ndarray | None = None
-        self.data: PreparedData | MissingData | None = None
+        self.data: Data | None = None
         #: The points as loaded: rows with one missing coordinate hold NaN there.
         self.X_raw: np.ndarray | None = None
         #: Use rows with a missing coordinate, by EM (missing="marginalize").
@@ -89,32 +92,21 @@ class Session(QObject):
         self.columns: tuple[str, str] = ("x", "y")
         #: Rows of the loaded file left out: no value in either chosen column.
         self.n_skipped = 0
-        self.history: list[Snapshot] = []
-        self.index = -1
+        self._history = History(self._posterior_or_none)
         self.delay = 0.2
         self.selected: int | None = None
         #: The mixture the points were drawn from (generated data), else None.
         self.truth: Mixture | None = None
-        self._resp_cache: tuple[int, np.ndarray | None] | None = None
-        # During a run, the newest posterior received: shown in place of one
-        # the EM process could not send (see _append and resp_at).
-        self._run_resp: np.ndarray | None = None
-        # Run control: the worker and its thread are kept as attributes; a
-        # dropped reference ends in "QThread: Destroyed while thread is still running".
-        self._run_id = 0
+        # Runs, on a thread or in the EM process for large data sets (started
+        # with the first one); messages of a run stopped since are dropped.
         self.running = False
         self.paused = False
-        self.control: RunControl | None = None
-        self.worker: EMWorker | None = None
-        self.thread: QThread | None = None
-        self._threads: dict[int, tuple[QThread, EMWorker, RunControl]] = {}
-        # The EM process for large data sets, started with the first one,
-        # its reader thread, and which data set it holds.
-        self.use_process = True
-        self.em_process: EMProcess | None = None
-        self._relay: ProcessRelay | None = None
-        self._relay_thread: QThread | None = None
-        self._process_data: tuple[object, int] | None = None
+        self._runs = EMRuns(self)
+        self._runs.snapshots.connect(self._on_snapshots)
+        self._runs.failed.connect(self._on_failed)
+        self._runs.finished.connect(self._on_run_finished)
+        self._runs.error.connect(self.error)
+        self._runs.note.connect(self.message)
         self.data_changed.connect(self._warm_process)
         # A run's snapshots join the history as they come; the views hear of
         # them once per frame (see FrameClock).
@@ -127,12 +119,20 @@ class Session(QObject):
         return 0 if self.data is None else self.data.n_samples
 
     @property
+    def history(self) -> list[Snapshot]:
+        """Every half-step's snapshot, without responsibilities (see :class:`History`)."""
+        return self._history.snapshots
+
+    @property
+    def index(self) -> int:
+        """The snapshot shown (-1 with no history)."""
+        return self._history.index
+
+    @property
     def current(self) -> Snapshot | None:
         """The snapshot shown, with its responsibilities (None for "init")."""
-        if not self.history:
-            return None
-        snap = self.history[self.index]
-        if snap.phase == "init":
+        snap = self._history.shown
+        if snap is None or snap.phase == "init":
             return snap
         return replace(snap, resp=self.resp_at(self.index))
 
@@ -140,25 +140,16 @@ class Session(QObject):
         """Responsibilities of snapshot ``index``, array of shape (n_samples, K) or None.
 
         During a run, the newest snapshot's may be those of a step or two
-        before it (see :meth:`_append`); at rest they are always its own.
+        before it (see :meth:`History.append`); at rest they are always its own.
         """
-        if self._resp_cache is not None and self._resp_cache[0] == index:
-            return self._resp_cache[1]
-        if self._run_resp is not None and index == len(self.history) - 1:
-            return self._run_resp  # only during a run, see _end_run
-        snap = self.history[index]
-        if snap.phase == "init" or self.data is None:
-            resp = None
-        elif snap.phase == "E" or index == 0:
-            resp = self._posterior(snap.mixture)
-        else:
-            resp = self._posterior(self.history[index - 1].mixture)
-        self._resp_cache = (index, resp)
-        return resp
+        return self._history.resp_at(index)
+
+    def _posterior_or_none(self, mixture: Mixture) -> np.ndarray | None:
+        return None if self.data is None else self._posterior(mixture)
 
     @property
     def at_end(self) -> bool:
-        return self.index == len(self.history) - 1
+        return self._history.at_end
 
     @property
     def next_phase(self) -> str:
@@ -201,35 +192,74 @@ class Session(QObject):
             the previous data and history are then untouched.
         """
         raw = _raw_points(X)
-        data = self._prepare(raw)
-        settings = self.settings
-        if settings.n_components > data.n_samples:
-            settings = replace(settings, n_components=data.n_samples)
-        mixture = self._initial_mixture(data, settings)
+        data, settings, mixture = self._fit_start(raw)
         self._stop_runs()
         self.X_raw = raw
-        self.data = data
-        self.X = data.X
         self.data_name = name
         self.columns = tuple(columns)
         self.truth = truth
         self.n_skipped = int(skipped)
-        adjusted = settings != self.settings
-        self.settings = settings
-        self._set_start(mixture)
-        self.selected = None
-        self.data_changed.emit()
-        self.selection_changed.emit()
+        adjusted = self._use_data(data, settings, mixture)
         if adjusted:
-            self.settings_changed.emit()
-            self.message.emit(f"K lowered to {settings.n_components}: only that many points")
+            note = f"K lowered to {settings.n_components}: only that many points"
         elif self.n_incomplete_raw and not self.treat_missing:
-            self.message.emit(
+            note = (
                 f"{self.n_incomplete_raw} rows with a missing value are left out; "
                 "EM > Treat missing values with EM uses them"
             )
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        else:
+            note = ""
+        self._changed(data=True, selection=True, settings=adjusted, note=note)
+
+    def _fit_start(self, raw: np.ndarray) -> tuple[Data, Settings, Mixture]:
+        """The data EM runs on from ``raw``, the settings (K at most the points) and the start.
+
+        Raises ValueError (EmvizError) if there is nothing to fit; nothing changes then.
+        """
+        data = self._prepare(raw)
+        settings = self.settings
+        if settings.n_components > data.n_samples:
+            settings = replace(settings, n_components=data.n_samples)
+        return data, settings, self._initial_mixture(data, settings)
+
+    def _use_data(self, data: Data, settings: Settings, mixture: Mixture) -> bool:
+        """Fit ``data`` from ``mixture`` with ``settings``; whether the settings changed."""
+        self.data = data
+        self.X = data.X
+        changed = settings != self.settings
+        self.settings = settings
+        self._set_start(mixture)
+        self.selected = None
+        return changed
+
+    def _changed(
+        self,
+        *,
+        data: bool = False,
+        selection: bool = False,
+        settings: bool = False,
+        note: str = "",
+        history: bool = True,
+        snapshot: bool = True,
+    ) -> None:
+        """Tell the views what changed, in the one order they rely on.
+
+        Data first (views rebuild from the points), then the selection and
+        the settings, a status ``note`` if any, then the history and the
+        snapshot shown (views redraw from them).
+        """
+        if data:
+            self.data_changed.emit()
+        if selection:
+            self.selection_changed.emit()
+        if settings:
+            self.settings_changed.emit()
+        if note:
+            self.message.emit(note)
+        if history:
+            self.history_changed.emit()
+        if snapshot:
+            self.snapshot_changed.emit()
 
     # ------------------------------------------------------------ missing data
 
@@ -252,7 +282,7 @@ class Session(QObject):
         """Rows in the fit that have a missing coordinate (0 unless treat_missing)."""
         return self.data.n_incomplete if self.data is not None else 0
 
-    def _prepare(self, raw: np.ndarray) -> PreparedData | MissingData:
+    def _prepare(self, raw: np.ndarray) -> Data:
         """The data EM runs on: all rows by EM for missing values, or the complete rows."""
         incomplete = np.isnan(raw).any(axis=1)
         if self.treat_missing and (np.isnan(raw).sum(axis=1) == 1).any():
@@ -274,27 +304,13 @@ class Session(QObject):
         if self.X_raw is None:
             return True
         try:
-            data = self._prepare(self.X_raw)
-            settings = self.settings
-            if settings.n_components > data.n_samples:
-                settings = replace(settings, n_components=data.n_samples)
-            mixture = self._initial_mixture(data, settings)
+            data, settings, mixture = self._fit_start(self.X_raw)
         except ValueError as exc:
             self.treat_missing = old
             return self._report(exc)
         self._stop_runs()
-        self.data = data
-        self.X = data.X
-        changed = settings != self.settings
-        self.settings = settings
-        self._set_start(mixture)
-        self.selected = None
-        self.data_changed.emit()
-        self.selection_changed.emit()
-        if changed:
-            self.settings_changed.emit()
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        changed = self._use_data(data, settings, mixture)
+        self._changed(data=True, selection=True, settings=changed)
         return True
 
     def _posterior(self, mixture: Mixture) -> np.ndarray:
@@ -359,17 +375,13 @@ class Session(QObject):
         self.X = data.X
         if mixture is None:
             if data.n_samples < self.settings.n_components:
-                self.history, self.index, self._resp_cache = [], -1, None
-                self.data_changed.emit()
-                self.history_changed.emit()
-                self.snapshot_changed.emit()
+                self._history.reset()
+                self._changed(data=True)
                 self.message.emit(f"{data.n_samples} points: add more to fit K components")
                 return True
             mixture = self._initial_mixture(data, self.settings)
         self._set_start(mixture)
-        self.data_changed.emit()
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._changed(data=True)
         return True
 
     def select(self, index: int | None) -> None:
@@ -400,9 +412,7 @@ class Session(QObject):
             self._stop_runs()
             self.settings = new
             self._set_start(mixture)
-            self.settings_changed.emit()
-            self.history_changed.emit()
-            self.snapshot_changed.emit()
+            self._changed(settings=True)
         else:
             self.settings = new
             self.settings_changed.emit()
@@ -413,7 +423,7 @@ class Session(QObject):
         """Start again from a new initialisation (the next seed)."""
         return self.update_settings(seed=self.settings.seed + 1)
 
-    def _initial_mixture(self, data: PreparedData | MissingData, settings: Settings) -> Mixture:
+    def _initial_mixture(self, data: Data, settings: Settings) -> Mixture:
         return initialize(
             data,
             settings.n_components,
@@ -425,9 +435,7 @@ class Session(QObject):
 
     def _set_start(self, mixture: Mixture) -> None:
         first = next(iterate_em(None, mixture, data=self.data, **self._em_kwargs()))
-        self.history = [first]
-        self.index = 0
-        self._resp_cache = self._run_resp = None
+        self._history.reset([first])
 
     def _em_kwargs(self) -> dict:
         s = self.settings
@@ -452,17 +460,19 @@ class Session(QObject):
                 EmvizError(f"{mixture.n_components} components is more than this data allows")
             )
         self._stop_runs()
+        changed = self._follow(mixture)
+        self._set_start(mixture)
+        self._changed(settings=changed)
+        return True
+
+    def _follow(self, mixture: Mixture) -> bool:
+        """Settings follow ``mixture``'s K and covariance type; whether they changed."""
         settings = replace(
             self.settings, n_components=mixture.n_components, cov_type=mixture.cov_type
         )
         changed = settings != self.settings
         self.settings = settings
-        self._set_start(mixture)
-        if changed:
-            self.settings_changed.emit()
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
-        return True
+        return changed
 
     def edit_mixture(self, mixture: Mixture) -> bool:
         """Continue from an edited copy of the mixture shown.
@@ -484,8 +494,7 @@ class Session(QObject):
             return self._report(exc)
         iteration = self.history[self.index].iteration
         self._append(replace(first, iteration=iteration))
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._changed()
         return True
 
     def set_history(self, snapshots: list[Snapshot]) -> bool:
@@ -497,19 +506,9 @@ class Session(QObject):
         if not snapshots or snapshots[0].phase != "init" or self.data is None:
             return self._report(EmvizError("a history must start with an initial mixture"))
         self._stop_runs()
-        mixture = snapshots[0].mixture
-        settings = replace(
-            self.settings, n_components=mixture.n_components, cov_type=mixture.cov_type
-        )
-        changed = settings != self.settings
-        self.settings = settings
-        self.history = [snap.without_resp() for snap in snapshots]
-        self.index = len(self.history) - 1
-        self._resp_cache = self._run_resp = None
-        if changed:
-            self.settings_changed.emit()
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        changed = self._follow(snapshots[0].mixture)
+        self._history.reset(snapshots)
+        self._changed(settings=changed)
         return True
 
     # ---------------------------------------------------------------- history
@@ -524,7 +523,7 @@ class Session(QObject):
         if self.running or self.paused:
             self.message.emit(f"run stopped to show half-step {index}")
         self._stop_runs()
-        self.index = index
+        self._history.set_index(index)
         self.snapshot_changed.emit()
 
     def back(self) -> None:
@@ -539,27 +538,16 @@ class Session(QObject):
 
     def _truncate(self) -> None:
         """Drop the snapshots after the one shown: stepping from the past rewrites the future."""
-        if not self.at_end:
-            del self.history[self.index + 1 :]
+        if self._history.truncate():
             self.history_changed.emit()
 
     def _append(self, snap: Snapshot) -> None:
-        self.history.append(snap.without_resp())
-        self.index = len(self.history) - 1
         # A run in the EM process may send a snapshot without its
-        # responsibilities (see emviz.em_process): they are recomputed if shown.
-        if snap.resp is not None or snap.phase == "init":
-            self._resp_cache = (self.index, snap.resp)
-            self._run_resp = snap.resp if self.running else None
-        else:
-            # During a run the newest posterior received stands in for this
-            # one: computing it here, on the GUI thread, took 150 ms and
-            # 80 MB at a million points and ten components, a stall and the
-            # window's memory peak, for colours that change by a step.  At
-            # rest (resp_at) it is computed.  The posterior shown before is
-            # let go of now, not when another is cached: from the EM process
-            # it holds a slot of its ring.
-            self._resp_cache = None
+        # responsibilities (no ring slot free): during the run the newest
+        # posterior received stands in (computing it here, on the GUI thread,
+        # took 150 ms and 80 MB at a million points and K = 10); at rest it is
+        # computed when shown.
+        self._history.append(snap, running=self.running)
 
     # ---------------------------------------------------------------- stepping
 
@@ -589,8 +577,7 @@ class Session(QObject):
         except ValueError as exc:
             return self._report(exc)
         self._append(snap)
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
+        self._changed()
         return True
 
     def step_e(self) -> bool:
@@ -607,62 +594,7 @@ class Session(QObject):
             return self.step("M")
         return True
 
-    # ---------------------------------------------------------------- running
-
-    def set_delay(self, seconds: float) -> None:
-        """Pause after each half-step of a run, in seconds (takes effect at once)."""
-        self.delay = max(0.0, float(seconds))
-        if self.control is not None:
-            self.control.delay = self.delay
-
-    def toggle_run(self) -> None:
-        """Run, Pause or Resume (the R key and the Run button)."""
-        if self.running:
-            self.pause()
-        else:
-            self.run()
-
-    def run(self) -> bool:
-        """Run EM to convergence on a worker thread, from the snapshot shown."""
-        if self.running or not self.history:
-            return False
-        snap = self.history[self.index]
-        if not self.can_run:
-            why = "converged" if snap.converged else "max_iter reached"
-            self.message.emit(f"nothing to run: {why}")
-            if self.paused:
-                self.paused = False
-                self.run_state_changed.emit()
-                self.run_finished.emit("converged" if snap.converged else "max_iter")
-            return False
-        self._truncate()
-        start = self._start_snapshot()  # iterate_em continues after it
-        self._run_id += 1
-        if self._wants_process() and self._run_in_process(start, snap):
-            return True
-        control = RunControl(self.delay)
-        worker = EMWorker(
-            self._run_id,
-            self.data,
-            start,
-            control,
-            max_iter=self._remaining_iterations(snap),
-            **self._em_kwargs(),
-        )
-        thread = thread_for(worker, f"emviz-run-{self._run_id}")
-        worker.snapshot.connect(self._on_snapshot)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(self._on_worker_finished)
-        worker.finished.connect(thread.quit)
-        run_id = self._run_id
-        thread.finished.connect(lambda: self._on_thread_finished(run_id))
-        self.control, self.worker, self.thread = control, worker, thread
-        self._threads[run_id] = (thread, worker, control)
-        thread.start()
-        self._mark_running()
-        return True
-
-    # ------------------------------------------------------- the EM process
+    # ------------------------------------------- running (more in RunIntents)
 
     def _wants_process(self) -> bool:
         data = self.data
@@ -672,209 +604,6 @@ class Session(QObject):
             return False
         # The ring of responsibilities and the points, in shared memory.
         return shared_memory_room(shared_bytes(data.n_samples, self.settings.n_components))
-
-    def _ensure_process(self) -> EMProcess | None:
-        """The EM process, started if need be; None if it cannot start."""
-        if self.em_process is not None and self.em_process.alive:
-            return self.em_process
-        self._close_process()
-        try:
-            proc = EMProcess()
-        except (OSError, RuntimeError, ValueError) as exc:
-            self.use_process = False
-            self.message.emit(f"EM runs on a thread: the EM process did not start ({exc})")
-            return None
-        relay = ProcessRelay(proc)
-        thread = thread_for(relay, "emviz-em-process-reader")
-        relay.snapshots_ready.connect(self._on_snapshots)
-        relay.failed.connect(self._on_failed)
-        relay.finished.connect(self._on_worker_finished)
-        relay.loaded.connect(self._on_process_loaded)
-        relay.closed.connect(thread.quit)
-        relay.closed.connect(self._on_process_closed)
-        self.em_process, self._relay, self._relay_thread = proc, relay, thread
-        thread.start()
-        return proc
-
-    def _process_token(self, proc: EMProcess) -> int:
-        """The process's token for the session's data, sending the data if it lacks them."""
-        if self._process_data is None or self._process_data[0] is not self.data:
-            self._process_data = (self.data, proc.load(self.data.X))
-        return self._process_data[1]
-
-    @Slot()
-    def _warm_process(self) -> None:
-        """Send a large data set to the EM process as soon as it is loaded.
-
-        The process then starts and prepares the data while the user looks
-        at them, and the first Run starts at once.
-        """
-        if self._wants_process():
-            proc = self._ensure_process()
-            if proc is not None:
-                self._process_token(proc)
-
-    def _run_in_process(self, start: Snapshot, snap: Snapshot) -> bool:
-        proc = self._ensure_process()
-        if proc is None:
-            return False
-        token = self._process_token(proc)
-        kwargs = dict(max_iter=self._remaining_iterations(snap), **self._em_kwargs())
-        n, k = self.data.n_samples, self.settings.n_components
-        self.control = ProcessRunControl(proc, self._run_id, self.delay)
-        proc.run(self._run_id, token, start, kwargs, n, k)
-        self._mark_running()
-        return True
-
-    def _mark_running(self) -> None:
-        """A run (or a resumed one) has started."""
-        was_paused = self.paused
-        self.running, self.paused = True, False
-        if not was_paused:
-            self.run_started.emit()
-        self.run_state_changed.emit()
-
-    @Slot(int, object)
-    def _on_process_loaded(self, token: int, error: str | None) -> None:
-        if error is not None:
-            self.error.emit(f"the EM process could not take the points: {error}")
-
-    @Slot()
-    def _on_process_closed(self) -> None:
-        """The EM process ended: asked to, or not (then the run ends with an error)."""
-        proc = self.em_process
-        if proc is None:
-            return  # closed by _close_process already
-        crashed = not proc.closed
-        self._close_process()
-        if crashed and self.running and isinstance(self.control, ProcessRunControl):
-            self.error.emit("EM stopped: the EM process ended unexpectedly")
-            self._on_worker_finished(self._run_id, "error")
-
-    def _close_process(self, timeout_ms: int = 5000) -> None:
-        proc, thread = self.em_process, self._relay_thread
-        if proc is None:
-            return
-        proc.close(timeout_ms / 1000)
-        if thread is not None:
-            thread.quit()
-            thread.wait(timeout_ms)
-        proc.release()
-        self.em_process = self._relay = self._relay_thread = None
-        self._process_data = None
-
-    def pause(self) -> None:
-        """Hold the run at the snapshot shown; :meth:`run` resumes from there.
-
-        The worker is stopped (so nothing more arrives, and scrubbing or
-        stepping while paused needs no coordination); resuming starts a new
-        worker from the current snapshot, which continues EM exactly.
-        """
-        if not self.running:
-            return
-        self._stop_worker()
-        self.paused = True
-        self.run_state_changed.emit()
-        self.message.emit("paused")
-
-    def stop(self) -> None:
-        """End the run now; the state is the last snapshot received."""
-        if not (self.running or self.paused):
-            return
-        self._stop_worker()
-        self.paused = False
-        self.run_state_changed.emit()
-        self.run_finished.emit("stopped")
-
-    def _stop_runs(self) -> None:
-        """Any intent that changes the state ends a run first."""
-        self.stop()
-
-    def _show_progress(self) -> None:
-        self.history_changed.emit()
-        self.snapshot_changed.emit()
-
-    def _stop_worker(self) -> None:
-        if self.control is not None:
-            self.control.cancel()
-        # Snapshots already queued from this run are ignored from now on.
-        self._run_id += 1
-        self._end_run()
-
-    def _end_run(self) -> None:
-        """A run is over: its last frame drawn, its control and its stand-in
-        posterior (and so the ring slot that holds it) let go."""
-        self._frames.flush()
-        self.running = False
-        self.control = self.worker = None
-        self._run_resp = None
-
-    @Slot(int, object)
-    def _on_snapshot(self, run_id: int, snap: Snapshot) -> None:
-        if run_id != self._run_id or not self.running:
-            return
-        self._append(snap)
-        self._frames.request()
-
-    @Slot()
-    def _on_snapshots(self) -> None:
-        """A batch of snapshots from the EM process."""
-        if self._relay is None:
-            return
-        added = 0
-        for run_id, snap in self._relay.take():
-            if run_id == self._run_id and self.running:
-                self._append(snap)
-                added += 1
-        if added:
-            self._frames.request()
-
-    @Slot(int, str)
-    def _on_failed(self, run_id: int, message: str) -> None:
-        if run_id == self._run_id:
-            self.error.emit(f"EM stopped: {message}")
-
-    @Slot(int, str)
-    def _on_worker_finished(self, run_id: int, reason: str) -> None:
-        if run_id != self._run_id or not self.running:
-            return
-        self._end_run()
-        self.run_state_changed.emit()
-        if reason == "converged":
-            self.message.emit(f"converged after {self.history[self.index].iteration} iterations")
-        elif reason == "max_iter":
-            self.message.emit(f"stopped at max_iter = {self.settings.max_iter} iterations")
-        self.run_finished.emit(reason)
-
-    def _on_thread_finished(self, run_id: int) -> None:
-        entry = self._threads.pop(run_id, None)
-        if entry is None:
-            return
-        thread = entry[0]
-        # "finished" is emitted from the thread just before it ends: wait for
-        # the end before the last reference goes.
-        thread.wait()
-        if self.thread is thread:
-            self.thread = None
-
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Stop every run and wait for the threads (window closing, app quitting)."""
-        self._stop_worker()
-        was = self.paused
-        self.paused = False
-        for thread, _worker, control in list(self._threads.values()):
-            control.stop.set()
-            thread.quit()
-            thread.wait(timeout_ms)
-        self._threads.clear()
-        self.thread = None
-        self._close_process(timeout_ms)
-        if was:
-            self.run_state_changed.emit()
-
-    @property
-    def live_threads(self) -> list[QThread]:
-        return [t for t, _w, _c in self._threads.values() if t.isRunning()]
 
 
 def _raw_points(X: object) -> np.ndarray:

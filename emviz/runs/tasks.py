@@ -14,15 +14,31 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from emviz.worker import thread_for
+__all__ = ["BackgroundTask", "shutdown_tasks", "thread_for"]
 
-__all__ = ["BackgroundTask"]
+
+def thread_for(worker: QObject, name: str) -> QThread:
+    """A new, not yet started QThread named ``name`` that runs ``worker.run()``.
+
+    ``worker`` is moved to it.  The caller keeps both as attributes (a
+    dropped reference ends in "QThread: Destroyed while thread is still
+    running"), wires the worker's signals and calls ``start()``.
+    """
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    return thread
+
+
+_NO_PARTIAL = object()
 
 
 class _TaskWorker(QObject):
     """Runs ``fn(progress, should_stop)`` once, in the thread it was moved to."""
 
     progress = Signal(int, int)
+    partial = Signal(object)
     result = Signal(object)
     failed = Signal(str)
     finished = Signal()
@@ -34,8 +50,10 @@ class _TaskWorker(QObject):
         #: Units of work completed (written by the worker thread, read anywhere).
         self.n_done = 0
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, partial: object = _NO_PARTIAL) -> None:
         self.n_done = int(done)
+        if partial is not _NO_PARTIAL:
+            self.partial.emit(partial)
         self.progress.emit(int(done), int(total))
 
     @Slot()
@@ -63,15 +81,22 @@ class BackgroundTask(QObject):
     -------------------------------
     progress(done, total), result(object), failed(str)
         From the current task only.
+    partial(object)
+        A part of the result, passed as ``progress(done, total, part)``
+        (a K of model choice), from the current task until it is cancelled.
     finished()
         The current task's function returned (result or failure), or it was
         cancelled and its thread has ended.
+    stopped()
+        :meth:`shutdown` ended a task in progress: no result will come.
     """
 
     progress = Signal(int, int)
+    partial = Signal(object)
     result = Signal(object)
     failed = Signal(str)
     finished = Signal()
+    stopped = Signal()
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -98,6 +123,7 @@ class BackgroundTask(QObject):
         worker = _TaskWorker(fn, stop)
         thread = thread_for(worker, f"emviz-{self._name}-{task_id}")
         worker.progress.connect(self._on_progress)
+        worker.partial.connect(self._on_partial)
         worker.result.connect(self._on_result)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_worker_finished)
@@ -119,6 +145,11 @@ class BackgroundTask(QObject):
     def _on_progress(self, done: int, total: int) -> None:
         if self._current() and not self.stop_flag.is_set():
             self.progress.emit(done, total)
+
+    @Slot(object)
+    def _on_partial(self, part: object) -> None:
+        if self._current() and not self.stop_flag.is_set():
+            self.partial.emit(part)
 
     @Slot(object)
     def _on_result(self, out: object) -> None:
@@ -149,9 +180,23 @@ class BackgroundTask(QObject):
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop every task and wait for the threads (the window is closing)."""
+        was_running = self.running
         for thread, _worker, stop in list(self._live.values()):
             stop.set()
             thread.quit()
             thread.wait(timeout_ms)
         self._live.clear()
         self.worker = self.thread = self.stop_flag = None
+        if was_running:
+            self.stopped.emit()
+
+
+def shutdown_tasks(root: QObject, timeout_ms: int = 10000) -> None:
+    """Shut down every :class:`BackgroundTask` among ``root``'s descendants.
+
+    The one shutdown of a window's work off the GUI thread: every task is
+    created with a parent (the view or the load it serves), so the Qt object
+    tree is the list of them.
+    """
+    for task in root.findChildren(BackgroundTask):
+        task.shutdown(timeout_ms)

@@ -20,8 +20,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["DensityOverlay", "HDR_MASSES", "mixture_density"]
 

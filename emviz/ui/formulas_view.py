@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtGui, QtWidgets
 
+from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
 from emviz.ui.palette import PALETTE_HEX, qcolor
 from emviz.ui.style import BASE_POINT_SIZE
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["FormulasView", "MStepNumbers", "fmt", "mstep_numbers", "parse_number"]
 

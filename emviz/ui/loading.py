@@ -1,7 +1,8 @@
 """Loading a data file on a worker thread, with a progress bar and Cancel.
 
 A million-row CSV takes a few seconds to read; on the GUI thread that is a
-frozen window. :func:`load_file_async` reads it on a ``QThread`` with
+frozen window. :func:`load_file_async` reads it on a
+:class:`emviz.runs.tasks.BackgroundTask` with
 :func:`emviz.core.io.load_points`, whose ``progress`` callback moves a
 ``QProgressDialog`` and, once Cancel is pressed, answers False so that the
 reader stops with ``LoadCancelled`` at its next chunk.
@@ -10,7 +11,8 @@ reader stops with ``LoadCancelled`` at its next chunk.
 - Failure: ``window.show_error(message)`` (the message names the file, the
   line and the column); the data and the history are untouched.
 - Cancel: nothing changes.
-- Closing the window cancels the load and waits for the thread.
+- Closing the window cancels the load and waits for the thread (the
+  window's :func:`emviz.runs.tasks.shutdown_tasks`).
 
 Usage (what ``MainWindow.open_file`` does)::
 
@@ -20,14 +22,14 @@ Usage (what ``MainWindow.open_file`` does)::
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import QObject, Signal, Slot
 
 from emviz.core.io import LoadCancelled, load_points
-from emviz.worker import thread_for
+from emviz.runs.tasks import BackgroundTask
 
 __all__ = ["AsyncLoad", "load_file_async"]
 
@@ -37,42 +39,28 @@ _STEPS = 1000
 _SHOW_AFTER_MS = 300
 
 
-class _LoadWorker(QObject):
-    """Reads the file on the worker thread; reports through queued signals."""
+def _read(path: str, columns, progress: Callable, should_stop: Callable) -> tuple[str, object]:
+    """Read ``path`` (on the task's thread): ("loaded", LoadedPoints), ("failed", message)
+    or ("cancelled", None)."""
 
-    progressed = Signal(int)
-    loaded = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
+    def report(fraction: float) -> bool:
+        progress(int(round(fraction * _STEPS)), _STEPS)
+        return not should_stop()
 
-    def __init__(self, path: str, columns, cancel: threading.Event) -> None:
-        super().__init__()
-        self.path = path
-        self.columns = columns
-        self.cancel = cancel
-
-    def _progress(self, fraction: float) -> bool:
-        self.progressed.emit(int(round(fraction * _STEPS)))
-        return not self.cancel.is_set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            if self.cancel.is_set():
-                raise LoadCancelled("loading cancelled")
-            result = load_points(self.path, self.columns, missing="keep", progress=self._progress)
-        except LoadCancelled:
-            self.cancelled.emit()
-        except (OSError, ValueError) as exc:  # DataFileError and EmvizError are ValueErrors
-            self.failed.emit(str(exc))
-        except Exception as exc:  # never lost in the thread
-            self.failed.emit(f"{Path(self.path).name}: {type(exc).__name__}: {exc}")
-        else:
-            self.loaded.emit(result)
+    try:
+        if should_stop():
+            raise LoadCancelled("loading cancelled")
+        return "loaded", load_points(path, columns, missing="keep", progress=report)
+    except LoadCancelled:
+        return "cancelled", None
+    except (OSError, ValueError) as exc:  # DataFileError and EmvizError are ValueErrors
+        return "failed", str(exc)
+    except Exception as exc:  # never lost in the thread
+        return "failed", f"{Path(path).name}: {type(exc).__name__}: {exc}"
 
 
 class AsyncLoad(QObject):
-    """One file being loaded for ``window``: the thread, its worker and the dialog.
+    """One file being loaded for ``window``: its background task and the dialog.
 
     Signals
     -------
@@ -87,8 +75,9 @@ class AsyncLoad(QObject):
         super().__init__(window)
         self.window = window
         self.path = str(path)
+        self.columns = columns
         self.outcome: str | None = None
-        self._cancel = threading.Event()
+        self._cancelled = False
         name = Path(self.path).name
         dialog = QtWidgets.QProgressDialog(f"Loading {name}…", "Cancel", 0, _STEPS, window)
         dialog.setObjectName("loadProgressDialog")
@@ -99,18 +88,19 @@ class AsyncLoad(QObject):
         dialog.setAutoReset(False)
         dialog.canceled.connect(self.cancel)
         self.dialog = dialog
-        self.worker = _LoadWorker(self.path, columns, self._cancel)
-        self.thread = thread_for(self.worker, "emviz-load")
-        self.worker.progressed.connect(self._on_progress)
-        self.worker.loaded.connect(self._on_loaded)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(self._on_cancelled)
-        # Closing the window mid-load is a normal event: cancel and wait.
-        window.installEventFilter(self)
+        # A child of this load, so of the window: its shutdown_tasks stops it.
+        self.task = BackgroundTask("load", self)
+        self.task.progress.connect(self._on_progress)
+        self.task.result.connect(self._on_result)
+        self.task.failed.connect(self._on_failed)
+        self.task.stopped.connect(self._on_stopped)
+        self.thread = None
 
     def start(self) -> None:
         self.dialog.setValue(0)
-        self.thread.start()
+        path, columns = self.path, self.columns
+        self.task.start(lambda progress, should_stop: _read(path, columns, progress, should_stop))
+        self.thread = self.task.thread
 
     @property
     def running(self) -> bool:
@@ -119,38 +109,34 @@ class AsyncLoad(QObject):
     @Slot()
     def cancel(self) -> None:
         """Stop at the reader's next progress report; nothing is changed."""
-        self._cancel.set()
+        self._cancelled = True
+        self.task.cancel()
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Cancel and wait for the thread (the window is closing); nothing is changed."""
-        self._cancel.set()
-        self.thread.quit()
-        self.thread.wait(timeout_ms)
-        if self.outcome is None:
-            self.outcome = "cancelled"
-            self._close_dialog()
-            self.window.removeEventFilter(self)
-            _ACTIVE.discard(self)
-            self.finished.emit("cancelled")
-
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.window and event.type() == QtCore.QEvent.Type.Close:
-            self.shutdown()
-        return False
+        self.task.shutdown(timeout_ms)
+        self._on_stopped()
 
     # -------------------------------------------------------------- results
 
-    @Slot(int)
-    def _on_progress(self, step: int) -> None:
-        if self.outcome is None and not self._cancel.is_set():
+    @Slot(int, int)
+    def _on_progress(self, step: int, _total: int) -> None:
+        if self.outcome is None and not self._cancelled:
             self.dialog.setValue(min(step, _STEPS - 1))
 
     @Slot(object)
-    def _on_loaded(self, loaded) -> None:
-        if self.outcome is not None:
-            return
-        if self._cancel.is_set():  # Cancel pressed after the last chunk: still nothing changes
+    def _on_result(self, out: tuple[str, object]) -> None:
+        kind, value = out
+        if kind == "failed":
+            self._finish("failed", value)
+        elif kind == "cancelled" or self._cancelled:
+            # Cancel pressed after the last chunk: still nothing changes.
             self._finish("cancelled")
+        else:
+            self._load(value)
+
+    def _load(self, loaded) -> None:
+        if self.outcome is not None:
             return
         try:
             self.window.session.load_points(
@@ -170,18 +156,22 @@ class AsyncLoad(QObject):
         self._finish("failed", message)
 
     @Slot()
-    def _on_cancelled(self) -> None:
-        self._finish("cancelled")
+    def _on_stopped(self) -> None:
+        """Shut down with the window: nothing changes, and nothing is shown."""
+        if self.outcome is None:
+            self.outcome = "cancelled"
+            self._close_dialog()
+            self.finished.emit("cancelled")
 
     def _finish(self, outcome: str, message: str = "") -> None:
         if self.outcome is not None:  # already ended (shut down with the window)
             return
         self.outcome = outcome
-        self.thread.quit()
-        self.thread.wait()
+        thread = self.task.thread
+        if thread is not None:
+            thread.quit()
+            thread.wait()
         self._close_dialog()
-        self.window.removeEventFilter(self)
-        _ACTIVE.discard(self)
         if outcome == "failed":
             self.window.show_error(message)
         elif outcome == "cancelled":
@@ -193,21 +183,16 @@ class AsyncLoad(QObject):
         self.dialog.close()
 
 
-# Loads in progress keep a reference here until they finish (a dropped
-# QThread ends in "QThread: Destroyed while thread is still running").
-_ACTIVE: set[AsyncLoad] = set()
-
-
 def load_file_async(window, path, columns=None) -> AsyncLoad:
     """Load two columns of ``path`` into ``window.session`` without blocking the window.
 
-    A load already running for ``window`` is cancelled first. Returns the
+    A load still running for ``window`` is cancelled first.  The load is a
+    child of ``window``, which keeps it alive.  Returns the
     :class:`AsyncLoad`; its ``finished`` signal says how it ended.
     """
-    for load in list(_ACTIVE):
-        if load.window is window:
+    for load in window.findChildren(AsyncLoad):
+        if load.running:
             load.shutdown()
     load = AsyncLoad(window, str(path), columns)
-    _ACTIVE.add(load)
     load.start()
     return load

@@ -19,6 +19,8 @@ from PySide6.QtCore import Qt
 
 from emviz import export
 from emviz.core.datasets import DATASETS
+from emviz.runs.pacing import RedrawThrottle
+from emviz.runs.tasks import shutdown_tasks
 from emviz.session import Session
 from emviz.ui import classroom, inside_em, lab, missing_view, session_io
 from emviz.ui.actions import (
@@ -39,7 +41,6 @@ from emviz.ui.param_table import ParamTable, RespView
 from emviz.ui.remembered import last_folder, remember_folder
 from emviz.ui.scatter_view import ScatterView
 from emviz.ui.style import BASE_POINT_SIZE
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["FEATURES", "MainWindow"]
 
@@ -217,6 +218,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._shut_down = True
         for fn in self._shutdowns:
             fn()
+        shutdown_tasks(self)  # every BackgroundTask of the window: loads, lab, model choice
         self.session.shutdown()
 
     # ------------------------------------------------------------------ actions

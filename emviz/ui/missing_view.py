@@ -14,9 +14,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from emviz.runs.pacing import RedrawThrottle
 from emviz.ui.palette import GREY, PALETTE_HEX
 from emviz.ui.style import LINE_WIDTH
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["MissingOverlay", "install"]
 

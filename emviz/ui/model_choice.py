@@ -8,30 +8,29 @@ minimum BIC is marked.  Clicking a K replays that best run from its start
 with :func:`emviz.core.em.iterate_em` (the same settings, so it ends on the
 same mixture) and shows the whole history in the main view.
 
-Threading follows the session's: the worker and its QThread are attributes;
-Cancel sets an Event polled after every half-step; :meth:`ModelChoiceView.shutdown`
+The computation is a :class:`emviz.runs.tasks.BackgroundTask`: Cancel sets
+its stop flag, polled after every half-step; :meth:`ModelChoiceView.shutdown`
 stops and waits (the window's close event calls it).
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QThread, Signal, Slot
 
 from emviz.core.em import aic, bic, iterate_em
 from emviz.core.mixture import Mixture
 from emviz.core.restarts import run_restarts
 from emviz.core.settings import MAX_COMPONENTS
+from emviz.runs.tasks import BackgroundTask
 from emviz.session import Session
 from emviz.ui.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
-from emviz.worker import thread_for
 
-__all__ = ["KResult", "ModelChoiceView", "ModelChoiceWorker"]
+__all__ = ["KResult", "ModelChoiceView", "model_choice_job"]
 
 BIC_COLOUR = "#0072B2"
 AIC_COLOUR = "#E69F00"
@@ -53,72 +52,52 @@ class KResult:
     cov_type: str
 
 
-class ModelChoiceWorker(QObject):
-    """Runs the restarts for each K in turn; lives on its own QThread."""
+def model_choice_job(data, ks, n_runs, cov_type, reg_covar, tol, max_iter, seed):
+    """The restarts for each K in turn, as a :class:`~emviz.runs.tasks.BackgroundTask` job.
 
-    progress = Signal(int, int, int)  # run_id, runs done, runs in all
-    k_done = Signal(int, object)  # run_id, KResult
-    failed = Signal(int, str)
-    finished = Signal(int, bool)  # run_id, cancelled
+    Returns ``job(progress, should_stop)``, which reports each K's
+    :class:`KResult` as ``progress(done, total, result)`` and returns whether
+    it was cancelled.  No Qt: it runs on the task's thread.
+    """
+    ks = list(ks)
 
-    def __init__(self, run_id, X, ks, n_runs, cov_type, reg_covar, tol, max_iter, seed) -> None:
-        super().__init__()
-        self.run_id = run_id
-        self.X = X
-        self.ks = list(ks)
-        self.n_runs = n_runs
-        self.cov_type = cov_type
-        self.reg_covar = reg_covar
-        self.tol = tol
-        self.max_iter = max_iter
-        self.seed = seed
-        self.stop = threading.Event()
-
-    @Slot()
-    def run(self) -> None:
-        total = len(self.ks) * self.n_runs
+    def job(progress, should_stop) -> bool:
+        total = len(ks) * n_runs
         done = 0
-        cancelled = False
-        try:
-            for k in self.ks:
-                if self.stop.is_set():
-                    cancelled = True
-                    break
-                before = done
-                result = run_restarts(
-                    self.X,
-                    k,
-                    self.n_runs,
-                    cov_type=self.cov_type,
-                    seed=self.seed,
-                    reg_covar=self.reg_covar,
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                    progress=lambda d, _t, b=before: self.progress.emit(self.run_id, b + d, total),
-                    should_stop=self.stop.is_set,
-                )
-                if result.cancelled or result.best_run is None:
-                    cancelled = True
-                    break
-                best = result.runs[result.best_run]
-                self.k_done.emit(
-                    self.run_id,
-                    KResult(
-                        k=k,
-                        start=best.start,
-                        mixture=best.mixture,
-                        log_likelihood=best.log_likelihood,
-                        bic=bic(self.X, best.mixture),
-                        aic=aic(self.X, best.mixture),
-                        n_runs=self.n_runs,
-                        cov_type=self.cov_type,
-                    ),
-                )
-                done = before + self.n_runs
-        except Exception as exc:  # reported in the panel, never lost in a thread
-            self.failed.emit(self.run_id, str(exc))
-            cancelled = True
-        self.finished.emit(self.run_id, cancelled)
+        for k in ks:
+            if should_stop():
+                return True
+            before = done
+            result = run_restarts(
+                data,
+                k,
+                n_runs,
+                cov_type=cov_type,
+                seed=seed,
+                reg_covar=reg_covar,
+                tol=tol,
+                max_iter=max_iter,
+                progress=lambda d, _t, b=before: progress(b + d, total),
+                should_stop=should_stop,
+            )
+            if result.cancelled or result.best_run is None:
+                return True
+            best = result.runs[result.best_run]
+            done = before + n_runs
+            k_result = KResult(
+                k=k,
+                start=best.start,
+                mixture=best.mixture,
+                log_likelihood=best.log_likelihood,
+                bic=bic(data, best.mixture),
+                aic=aic(data, best.mixture),
+                n_runs=n_runs,
+                cov_type=cov_type,
+            )
+            progress(done, total, k_result)
+        return False
+
+    return job
 
 
 class ModelChoiceView(QtWidgets.QWidget):
@@ -137,11 +116,14 @@ class ModelChoiceView(QtWidgets.QWidget):
         self.results: dict[int, KResult] = {}
         self.k_max = MAX_COMPONENTS
         self.seed = 0
-        # Threading state: kept as attributes (a dropped QThread reference crashes).
-        self._run_id = 0
-        self.worker: ModelChoiceWorker | None = None
-        self.thread: QThread | None = None
-        self._threads: dict[int, tuple[QThread, ModelChoiceWorker]] = {}
+        # The computation runs as a BackgroundTask, a child of this view (so
+        # of the window, whose shutdown_tasks stops it).
+        self._computing = False
+        self.task = BackgroundTask("model-choice", self)
+        self.task.progress.connect(self._on_progress)
+        self.task.partial.connect(self._on_k_done)
+        self.task.result.connect(self._on_finished)
+        self.task.failed.connect(self._on_failed)
 
         self.runs_spin = QtWidgets.QSpinBox(objectName="restartsSpin")
         self.runs_spin.setRange(1, 20)
@@ -236,7 +218,12 @@ class ModelChoiceView(QtWidgets.QWidget):
 
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return self._computing
+
+    @property
+    def thread(self) -> QThread | None:
+        """The thread of the computation in progress (or just ended)."""
+        return self.task.thread
 
     @property
     def chosen_k(self) -> int | None:
@@ -269,10 +256,8 @@ class ModelChoiceView(QtWidgets.QWidget):
         self.results = {}
         st = s.settings
         ks = range(1, min(self.k_max, s.n_samples) + 1)
-        self._run_id += 1
-        worker = ModelChoiceWorker(
-            self._run_id,
-            s.X,
+        job = model_choice_job(
+            s.data,
             ks,
             self.runs_spin.value(),
             st.cov_type,
@@ -281,32 +266,22 @@ class ModelChoiceView(QtWidgets.QWidget):
             st.max_iter,
             self.seed,
         )
-        thread = thread_for(worker, f"emviz-model-choice-{self._run_id}")
-        worker.progress.connect(self._on_progress)
-        worker.k_done.connect(self._on_k_done)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(self._on_finished)
-        worker.finished.connect(thread.quit)
-        # A method of this QObject (not a lambda): queued to the GUI thread.
-        thread.finished.connect(self._reap_threads)
-        self.worker, self.thread = worker, thread
-        self._threads[self._run_id] = (thread, worker)
         self.progress.setRange(0, len(ks) * self.runs_spin.value())
         self.progress.setValue(0)
         self.compute_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.status.setText(f"Fitting K = 1 to {len(ks)}, {self.runs_spin.value()} runs each…")
         self.redraw()
-        thread.start()
+        self._computing = True
+        self.task.start(job)
         return True
 
     def cancel(self) -> None:
         """Stop the computation; the K finished so far stay."""
-        if self.worker is None:
+        if not self._computing:
             return
-        self.worker.stop.set()
-        self._run_id += 1  # anything still queued from it is ignored
-        self.worker = None
+        self.task.cancel()  # anything still queued from it is ignored
+        self._computing = False
         self.compute_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.status.setText(f"Cancelled; {len(self.results)} K computed.")
@@ -314,43 +289,37 @@ class ModelChoiceView(QtWidgets.QWidget):
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Stop every computation and wait for its thread (the window is closing)."""
-        if self.worker is not None:
-            self.worker.stop.set()
-            self.worker = None
-        for thread, worker in list(self._threads.values()):
-            worker.stop.set()
-            thread.quit()
-            thread.wait(timeout_ms)
-        self._threads.clear()
-        self.thread = None
+        self._computing = False
+        self.task.shutdown(timeout_ms)
 
     @property
     def live_threads(self) -> list[QThread]:
-        return [t for t, _w in self._threads.values() if t.isRunning()]
+        return self.task.live_threads
 
-    @Slot(int, int, int)
-    def _on_progress(self, run_id: int, done: int, total: int) -> None:
-        if run_id == self._run_id:
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._computing:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
 
-    @Slot(int, object)
-    def _on_k_done(self, run_id: int, result: KResult) -> None:
-        if run_id != self._run_id:
+    @Slot(object)
+    def _on_k_done(self, result: KResult) -> None:
+        if not self._computing:
             return
         self.results[result.k] = result
         self.redraw()
 
-    @Slot(int, str)
-    def _on_failed(self, run_id: int, message: str) -> None:
-        if run_id == self._run_id:
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._computing:
             self.status.setText(f"Stopped: {message}")
+            self._on_finished(True)
 
-    @Slot(int, bool)
-    def _on_finished(self, run_id: int, cancelled: bool) -> None:
-        if run_id != self._run_id:
+    @Slot(object)
+    def _on_finished(self, cancelled: bool) -> None:
+        if not self._computing:
             return
-        self.worker = None
+        self._computing = False
         self.compute_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if not cancelled:
@@ -360,16 +329,6 @@ class ModelChoiceView(QtWidgets.QWidget):
                 "(the dotted line marks the K shown)."
             )
         self.computation_finished.emit(cancelled)
-
-    @Slot()
-    def _reap_threads(self) -> None:
-        """Drop the threads that have finished (after waiting for their very end)."""
-        for run_id, (thread, _worker) in list(self._threads.items()):
-            if thread.isFinished():
-                thread.wait()
-                del self._threads[run_id]
-                if self.thread is thread:
-                    self.thread = None
 
     def _on_data_changed(self) -> None:
         self.cancel()
@@ -424,7 +383,7 @@ class ModelChoiceView(QtWidgets.QWidget):
                 reg_covar=st.reg_covar,
                 tol=st.tol,
                 max_iter=st.max_iter,
-                bound=True,
+                bound=not s.data.marginal,
             )
         )
         ok = s.set_history(snaps)

@@ -9,11 +9,11 @@ import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
 from emviz.ui.axes import compact_exponent
 from emviz.ui.palette import PALETTE, qcolor
 from emviz.ui.style import style_plot
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["COLUMNS", "ParamTable", "RespView"]
 

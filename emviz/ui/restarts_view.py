@@ -264,7 +264,7 @@ class RestartsPanel(QtWidgets.QWidget):
             tol=RESTART_TOL,
             max_iter=settings.max_iter,
         )
-        X = s.data.X
+        data = s.data
         k = settings.n_components
         n_runs = self.runs_spin.value()
         methods = self.methods()
@@ -272,7 +272,7 @@ class RestartsPanel(QtWidgets.QWidget):
 
         def job(progress, should_stop):
             return run_restarts(
-                X,
+                data,
                 k,
                 n_runs,
                 methods=methods,

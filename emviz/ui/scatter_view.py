@@ -9,11 +9,11 @@ from PySide6.QtCore import Signal
 
 from emviz.core.geometry import ellipses_points
 from emviz.core.settings import MAX_COMPONENTS
+from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
 from emviz.ui.palette import GREY, PALETTE, blend, qcolor
 from emviz.ui.points import PointCloudItem, quantize
 from emviz.ui.style import LINE_WIDTH, set_axis_labels, style_plot
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["N_STDS", "ScatterView"]
 

@@ -15,9 +15,9 @@ import pyqtgraph as pg
 
 from emviz.core.geometry import ellipse_points
 from emviz.core.settings import MAX_COMPONENTS
+from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
 from emviz.ui.palette import qcolor
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["AGE_BANDS", "TrailsOverlay"]
 

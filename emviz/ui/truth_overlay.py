@@ -19,8 +19,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emviz.core.geometry import ellipse_points
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors
 from emviz.core.settings import MAX_COMPONENTS
+from emviz.runs.pacing import RedrawThrottle
 from emviz.ui.palette import qcolor
-from emviz.ui.throttle import RedrawThrottle
 
 __all__ = ["TruthOverlay", "TruthPanel"]
 

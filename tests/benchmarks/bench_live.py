@@ -16,7 +16,7 @@ without drawing (500 half-steps at N = 1e4), it
    throughput without drawing;
 2. opens the real window (``create_main_window``), loads the points, sets
    the speed to full (delay 0) and runs EM as the app does (in the EM
-   process, :mod:`emviz.em_process`, for these sizes), while it records
+   process, :mod:`emviz.runs.em_process`, for these sizes), while it records
 
    - every coalesced redraw: the views' redraw callbacks (each
      ``RedrawThrottle`` firing), the paint of every plot
@@ -168,9 +168,9 @@ def instrument() -> None:
     """Wrap the redraw callbacks and the plots' paint events (before any window exists)."""
     import pyqtgraph as pg
 
+    from emviz.runs.pacing import RedrawThrottle
     from emviz.ui.points import PointCloudItem
     from emviz.ui.scatter_view import ScatterView
-    from emviz.ui.throttle import RedrawThrottle
 
     fire = RedrawThrottle._fire
 
@@ -199,7 +199,7 @@ def instrument() -> None:
 
     PointCloudItem._step_job = timed_step
 
-    from emviz.em_process import EMProcess
+    from emviz.runs.em_process import EMProcess
 
     receive = EMProcess.receive
 

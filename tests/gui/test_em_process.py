@@ -1,4 +1,4 @@
-"""Runs in the EM process (emviz.em_process) against the same runs on a thread.
+"""Runs in the EM process (emviz.runs.em_process) against the same runs on a thread.
 
 The process exists so that drawing cannot slow EM down; nothing a user sees
 may differ: the same snapshots, bit for bit, the same Stop, Pause and
@@ -8,12 +8,13 @@ Resume, and a clear message if the process dies.
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
 
 from emviz.core.em import iterate_em
-from emviz.em_process import (
+from emviz.runs.em_process import (
     _FILLED,
     _FREE,
     EMProcess,
@@ -91,7 +92,7 @@ def test_loading_a_large_data_set_starts_the_process_and_sends_it_the_points(qtb
     s = make_session(_points())
     proc = s.em_process
     assert proc is not None
-    token = s._process_data[1]
+    token = s._runs.process_runner.token
     qtbot.waitUntil(lambda: proc.loaded_token == token, timeout=10000)
 
 
@@ -193,7 +194,7 @@ def test_shutdown_ends_the_process_and_frees_its_shared_memory(qtbot, make_sessi
     assert names
     s.shutdown()
     assert not proc._process.is_alive()
-    assert s.em_process is None and s._relay_thread is None
+    assert s.em_process is None and s._runs.process_runner._relay_thread is None
     if os.path.isdir("/dev/shm"):
         assert not any(_shm_exists(name) for name in names)
 
@@ -344,3 +345,44 @@ def test_during_a_run_a_step_sent_without_responsibilities_shows_the_newest_rece
     np.testing.assert_allclose(s.current.resp, snaps[3].resp, rtol=1e-12, atol=1e-300)
     s.set_index(2)
     np.testing.assert_allclose(s.current.resp, snaps[2].resp, rtol=1e-12, atol=1e-300)
+
+
+def _child_cpu_seconds(proc: EMProcess) -> float:
+    """CPU time the EM process has used so far (all its threads), from /proc."""
+    with open(f"/proc/{proc._process.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads CPU time from /proc")
+def test_run_stop_clicks_leave_the_process_no_backlog_of_cancelled_steps(qtbot, make_session):
+    """Every Run sends the process a run; every Stop cancels it.  Runs cancelled
+    while they waited in the pipe are dropped unstarted, not computed to their
+    first E-step: after a burst of clicks the next run starts at once."""
+    s = make_session(_points(200_000), max_iter=400)
+    proc = s.em_process
+    token = s._runs.process_runner.token
+    qtbot.waitUntil(lambda: proc.loaded_token == token, timeout=30000)
+
+    def first_snapshot(timeout_ms: int) -> tuple[float, float]:
+        """Run until the first snapshot arrives, then Stop and wait for the process
+        to finish with the run; returns (seconds to the first snapshot, the
+        process's CPU seconds for all of it)."""
+        cpu, start = _child_cpu_seconds(proc), time.perf_counter()
+        kept = len(s.history)
+        with qtbot.waitSignal(s.history_changed, timeout=timeout_ms):
+            s.run()
+        wall = time.perf_counter() - start
+        assert len(s.history) > kept
+        s.stop()
+        qtbot.waitUntil(lambda: not proc._run_rings, timeout=30000)
+        return wall, _child_cpu_seconds(proc) - cpu
+
+    one_wall, one_cpu = first_snapshot(30000)
+    for _ in range(50):
+        s.run()
+        s.stop()
+    # Before the fix the process computed the first E-step of each of the 50
+    # cancelled runs (at 2e5 points: several times the bound, in time and CPU).
+    wall, cpu = first_snapshot(int(1000 * (1.0 + 5 * one_wall)))
+    assert cpu < 5 * one_cpu + 0.1, (cpu, one_cpu)

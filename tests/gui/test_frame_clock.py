@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from emviz.frame_clock import FrameClock
+from emviz.runs.pacing import FrameClock
 
 
 def _busy(seconds: float) -> None:
@@ -17,6 +17,11 @@ def _busy(seconds: float) -> None:
 def test_requests_while_a_frame_is_not_due_merge_into_one_frame(qtbot):
     frames = []
     clock = FrameClock(lambda: (frames.append(time.perf_counter()), _busy(0.03)))
+    # A margin between a frame's CPU time and the wait after it, so that a
+    # loaded machine (wall time running ahead of CPU time) cannot make the
+    # next frame due early; not so wide that the GUI thread's other work
+    # while the test waits (multiplied by DUTY) delays it past the timeout.
+    clock.DUTY = 5.0
     clock.request()
     assert len(frames) == 1  # nothing was due: drawn at once
     for _ in range(5):
@@ -31,6 +36,7 @@ def test_requests_while_a_frame_is_not_due_merge_into_one_frame(qtbot):
 def test_flush_draws_a_waiting_frame_at_once(qtbot):
     frames = []
     clock = FrameClock(lambda: (frames.append(1), _busy(0.02)))
+    clock.DUTY = 100.0  # the second frame is not due for 2 s, however loaded the machine
     clock.request()
     clock.request()
     assert clock.pending and len(frames) == 1

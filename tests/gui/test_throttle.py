@@ -2,7 +2,7 @@
 
 from PySide6.QtCore import QObject, QTimer
 
-from emviz.ui.throttle import RedrawThrottle
+from emviz.runs.pacing import RedrawThrottle
 
 
 def test_at_rest_a_request_redraws_at_once():

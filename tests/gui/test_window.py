@@ -272,8 +272,8 @@ def test_closing_during_a_run_leaves_no_thread(qtbot, window):
     set_speed(window, 0.015)
     click(qtbot, window, "runButton")
     qtbot.waitUntil(lambda: len(s.history) >= 3, timeout=5000)
-    thread = s.thread
-    assert thread is not None and thread.isRunning()
+    (thread,) = s.live_threads  # the run's worker thread
+    assert thread.isRunning()
     window.close()
     assert not thread.isRunning()
     assert not s.running and not s.live_threads

@@ -24,7 +24,7 @@ The child runs :func:`emviz.core.em.iterate_em`, the one EM loop, exactly as a
 thread would: the snapshots, their numbers and the responsibilities are
 bit for bit those of a run on a thread.
 
-This module has no Qt; :class:`emviz.worker.ProcessRelay` brings the
+This module has no Qt; :class:`emviz.runs.em_runner.ProcessRunner` brings the
 messages into the Qt event loop.
 
 Usage::
@@ -364,6 +364,12 @@ class _Child:  # pragma: no cover - runs in the child process
                 self.load(*msg[1:])
             elif kind == "run":
                 _, run_id, token, start, kwargs, ring_name, n_slots, shape = msg
+                if self.cancelled_run(run_id):
+                    # Superseded while it waited in the pipe (Stop, or a newer
+                    # Run): dropped before its first E-step, so that a burst of
+                    # Run/Stop clicks leaves no backlog of work nobody will see.
+                    conn.send(("finished", run_id, "stopped"))
+                    continue
                 try:
                     ring = self.attach_ring(ring_name, n_slots, shape)
                     reason = self.run(run_id, self.data.get(token), start, kwargs, ring)
