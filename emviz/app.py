@@ -25,36 +25,19 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from emviz.core.datasets import DATASETS  # noqa: E402
-from emviz.core.init import INIT_METHODS  # noqa: E402
-from emviz.core.mixture import COV_TYPES  # noqa: E402
+from emviz.core.settings import (  # noqa: E402
+    APPLICATION,
+    COV_TYPES,
+    INIT_METHODS,
+    MAX_COMPONENTS,
+    ORGANIZATION,
+    parse_k,
+    parse_seed,
+)
 
 __all__ = ["build_parser", "configure_application", "create_main_window", "main"]
 
 DEFAULT_DATASET = "old_faithful"
-#: QSettings organisation and application names (the settings file is
-#: ~/.config/emviz/emviz.conf on Linux); also the .desktop file's name.
-ORGANIZATION = "emviz"
-APPLICATION = "emviz"
-
-
-def _k(text: str) -> int:
-    try:
-        k = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"K must be an integer; got {text!r}") from None
-    if not 1 <= k <= 10:
-        raise argparse.ArgumentTypeError(f"K must be between 1 and 10; got {k}")
-    return k
-
-
-def _seed(text: str) -> int:
-    try:
-        seed = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"the seed must be an integer; got {text!r}") from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"the seed must be 0 or more; got {seed}")
-    return seed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", choices=sorted(DATASETS), help="open a bundled data set instead of a file"
     )
     parser.add_argument(
-        "--k", type=_k, default=2, metavar="K", help="number of components, 1 to 10 (default 2)"
+        "--k",
+        type=parse_k,
+        default=2,
+        metavar="K",
+        help=f"number of components, 1 to {MAX_COMPONENTS} (default 2)",
     )
     parser.add_argument(
         "--cov-type", choices=COV_TYPES, default="full", help="covariance structure (default full)"
@@ -89,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="initialisation method (default kmeans++)",
     )
     parser.add_argument(
-        "--seed", type=_seed, default=0, help="seed of the initialisation (default 0)"
+        "--seed", type=parse_seed, default=0, help="seed of the initialisation (default 0)"
     )
     return parser
 

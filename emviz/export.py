@@ -812,10 +812,11 @@ def _steps(text: str) -> int:
 
 
 def build_export_parser() -> argparse.ArgumentParser:
-    from emviz.app import _k, _seed
     from emviz.core.datasets import DATASETS
     from emviz.core.init import INIT_METHODS
     from emviz.core.mixture import COV_TYPES
+    from emviz.core.settings import parse_k as _k
+    from emviz.core.settings import parse_seed as _seed
 
     p = _Parser(
         prog="emviz export",

@@ -31,7 +31,7 @@ import json
 import math
 import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,8 @@ import numpy as np
 
 from emviz.core.em import Snapshot, iterate_em, prepare
 from emviz.core.errors import DataFileError, EmvizError
-from emviz.core.mixture import COV_TYPES, Mixture
+from emviz.core.mixture import Mixture
+from emviz.core.settings import Settings, SettingsError, check_settings
 from emviz.core.validation import check_points
 
 __all__ = [
@@ -131,6 +132,21 @@ class SessionFile:
         """A fresh copy of :attr:`settings`."""
         return dict(self.settings)
 
+    def to_settings(self) -> Settings:
+        """The settings as a checked :class:`~emviz.core.settings.Settings` (a null seed is 0).
+
+        Raises
+        ------
+        SettingsError
+            If they are outside the window's ranges or K exceeds the number
+            of points (a file read by :func:`load_session` never is; a
+            SessionFile built by hand may be).
+        """
+        values = {f: self.settings[f] for f in SETTINGS_FIELDS}
+        if values["seed"] is None:
+            values["seed"] = 0
+        return check_settings(Settings(**values), n_samples=self.X.shape[0])
+
     def em_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`iterate_em` (cov_type, reg_covar, tol)."""
         s = self.settings
@@ -182,57 +198,43 @@ def _require(obj: Mapping[str, Any], key: str, where: str) -> Any:
     return obj[key]
 
 
-def _check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Checked copy of the settings, with plain Python types."""
-    out: dict[str, Any] = {}
+def _check_settings(settings: Mapping[str, Any], X: np.ndarray) -> dict[str, Any]:
+    """Checked copy of the settings, with plain Python types.
+
+    The JSON types are checked here, with the file's field names; the ranges
+    are :func:`emviz.core.settings.check_settings`'s, the rule the window and
+    the command line apply too (a file cannot hold what the window refuses).
+    """
 
     def get(key: str) -> Any:
         return _require(settings, key, "settings.")
 
-    def integer(key: str, low: int) -> int:
+    def typed(key: str, ok: Callable[[object], bool], what: str) -> Any:
         v = get(key)
-        if not _is_int(v):
-            raise _FieldError(f"settings.{key}", f"must be an integer; got {_type_name(v)}")
-        if v < low:
-            raise _FieldError(f"settings.{key}", f"must be at least {low}; got {v}")
-        return int(v)
-
-    def number(key: str) -> float:
-        v = get(key)
-        if not _is_number(v):
-            raise _FieldError(f"settings.{key}", f"must be a number; got {_type_name(v)}")
-        f = float(v)
-        if not (math.isfinite(f) and f >= 0):
-            raise _FieldError(f"settings.{key}", f"must be a non-negative finite number; got {v}")
-        return f
-
-    def string(key: str) -> str:
-        v = get(key)
-        if not isinstance(v, str):
-            raise _FieldError(f"settings.{key}", f"must be a string; got {_type_name(v)}")
+        if not ok(v):
+            raise _FieldError(f"settings.{key}", f"must be {what}; got {_type_name(v)}")
         return v
 
-    out["n_components"] = integer("n_components", 1)
-    out["cov_type"] = string("cov_type")
-    if out["cov_type"] not in COV_TYPES:
-        raise _FieldError(
-            "settings.cov_type", f"must be one of {', '.join(COV_TYPES)}; got {out['cov_type']!r}"
+    values = {
+        "n_components": typed("n_components", _is_int, "an integer"),
+        "cov_type": typed("cov_type", lambda v: isinstance(v, str), "a string"),
+        "init": typed("init", lambda v: isinstance(v, str), "a string"),
+        "seed": typed("seed", lambda v: v is None or _is_int(v), "an integer or null"),
+        "reg_covar": typed("reg_covar", _is_number, "a number"),
+        "tol": typed("tol", _is_number, "a number"),
+        "max_iter": typed("max_iter", _is_int, "an integer"),
+    }
+    seed = values["seed"]
+    try:
+        checked = check_settings(
+            Settings(**{**values, "seed": 0 if seed is None else seed}), n_samples=X.shape[0]
         )
-    out["init"] = string("init")
-    seed = get("seed")
-    if seed is not None and not _is_int(seed):
-        raise _FieldError("settings.seed", f"must be an integer or null; got {_type_name(seed)}")
-    out["seed"] = None if seed is None else int(seed)
-    out["reg_covar"] = number("reg_covar")
-    out["tol"] = number("tol")
-    out["max_iter"] = integer("max_iter", 1)
+    except SettingsError as exc:
+        raise _FieldError(f"settings.{exc.field}", exc.reason) from None
+    out = dataclasses.asdict(checked)
+    # A file may leave the seed out (null): the start it holds is what counts.
+    out["seed"] = None if seed is None else checked.seed
     return out
-
-
-def _check_k_fits(settings: Mapping[str, Any], X: np.ndarray) -> None:
-    k, n = settings["n_components"], X.shape[0]
-    if k > n:
-        raise _FieldError("settings.n_components", f"({k}) exceeds the number of points ({n})")
 
 
 def _check_counts(n_half_steps: object, current: object) -> tuple[int, int]:
@@ -329,8 +331,7 @@ def session_text(
 ) -> str:
     """The text of a session file; see :func:`save_session` for the parameters."""
     points = check_points(X)
-    checked = _check_settings(_settings_mapping(settings))
-    _check_k_fits(checked, points)
+    checked = _check_settings(_settings_mapping(settings), points)
     if not isinstance(start, Mixture):
         raise EmvizError(f"start must be a Mixture; got {type(start).__name__}")
     _check_start(start, checked)
@@ -537,8 +538,7 @@ def _check_document(doc: Any, path: str) -> SessionFile:
         settings = _require(doc, "settings", "")
         if not isinstance(settings, dict):
             raise _FieldError("settings", f"must be an object; got {_type_name(settings)}")
-        checked = _check_settings(settings)
-        _check_k_fits(checked, X)
+        checked = _check_settings(settings, X)
         start = _exact_mixture(_require(doc, "start", ""))
         _check_start(start, checked)
         n, cur = _check_counts(_require(doc, "n_half_steps", ""), doc.get("current"))

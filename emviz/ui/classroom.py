@@ -36,6 +36,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
+from emviz.core.settings import APPLICATION, ORGANIZATION
 from emviz.ui import palette as _palette
 from emviz.ui.style import BASE_POINT_SIZE
 
@@ -49,8 +50,6 @@ __all__ = [
     "settings_store",
 ]
 
-ORGANIZATION = "emviz"
-APPLICATION = "emviz"
 SETTINGS_ENV = "EMVIZ_SETTINGS"
 
 #: Font size of the window in presentation mode, in points.

@@ -92,24 +92,36 @@ def save_session_file(window, path: str | Path, note: str | None = None) -> bool
 def apply_session_file(window, sf: SessionFile, *, with_history: bool = True) -> bool:
     """Show a checked session file in the window: data, settings, history, step shown.
 
-    The history is replayed before anything changes; if that fails, the
-    window's session is untouched.  ``with_history=False`` shows only the
-    starting mixture (the headless export steps on from there itself).
+    The settings go through :func:`emviz.core.settings.check_settings`, the
+    rule of :meth:`Session.update_settings`, and the history is replayed,
+    before anything changes: if either fails, the window's session is
+    untouched.  ``with_history=False`` shows only the starting mixture (the
+    headless export steps on from there itself).
     """
-    from emviz.core.settings import Settings
-
-    s = window.session
     try:
+        sf.to_settings()  # before the replay: a refused file costs nothing
         history = (
             replay_with_bound(sf)
             if with_history
             else replay_with_bound(dataclasses.replace(sf, n_half_steps=0, current=0))
         )
-        values = dict(sf.settings)
-        if values.get("seed") is None:
-            values["seed"] = 0
-        settings = Settings(**{k: values[k] for k in values if k in Settings.__dataclass_fields__})
     except (ValueError, TypeError, OverflowError) as exc:
+        window.show_error(f"Could not open the session {sf.path or ''}:\n{exc}")
+        return False
+    return show_replayed(window, sf, history, sf.current if with_history else 0)
+
+
+def show_replayed(window, sf: SessionFile, history: list[Snapshot], index: int) -> bool:
+    """Put ``sf``'s data and settings and its replayed ``history`` in the window's session.
+
+    Nothing changes if the settings break the window's rule (K above the
+    palette's 10 colours, a seed the spin box cannot show...) or the data
+    cannot be loaded; the error is shown instead.
+    """
+    s = window.session
+    try:
+        settings = sf.to_settings()
+    except ValueError as exc:
         window.show_error(f"Could not open the session {sf.path or ''}:\n{exc}")
         return False
     previous = s.settings
@@ -123,7 +135,7 @@ def apply_session_file(window, sf: SessionFile, *, with_history: bool = True) ->
     s.settings = settings
     s.settings_changed.emit()
     s.set_history(history)
-    s.set_index(sf.current if with_history else 0)
+    s.set_index(index)
     return True
 
 
