@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shiboken6
 from PySide6 import QtWidgets
+from PySide6.QtCore import Qt
 
 from emviz.core.init import initialize
 from emviz.core.session_file import session_text
@@ -158,3 +160,96 @@ def test_the_command_line_refuses_what_the_window_refuses(argv, capsys):
         build_parser().parse_args(argv)
     assert exc.value.code == 2
     assert "must be between" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- long replays
+
+
+def long_session(tmp_path: Path, n_half_steps: int = 3000) -> Path:
+    doc = session_doc(n_half_steps=0)
+    doc["settings"]["tol"] = 0  # never converges: every half-step is computed
+    doc["settings"]["max_iter"] = 100_000
+    doc["n_half_steps"] = doc["current"] = n_half_steps
+    note = "first line of a long note " + "x" * 500 + "\n" + "second line\n" * 1000
+    doc["note"] = note
+    return write(tmp_path, doc, "long.emviz")
+
+
+@pytest.fixture
+def background(monkeypatch):
+    """Every replay goes to the background task (as one of 100,000 half-steps would)."""
+    from emviz.ui import session_io
+
+    monkeypatch.setattr(session_io, "ASYNC_REPLAY_WORK", 0)
+    monkeypatch.setattr(session_io, "_SHOW_AFTER_MS", 0)
+    return session_io
+
+
+def test_a_long_replay_runs_in_the_background_with_progress(qtbot, window, tmp_path, background):
+    opener = background.session_opener(window)
+    steps: list[int] = []
+    opener.task.progress.connect(lambda done, total: steps.append(done))
+    s = window.session
+    with qtbot.waitSignal(opener.finished, timeout=60000) as outcome:
+        assert window.open_file(str(long_session(tmp_path)))
+        assert opener.running
+        dialog = window.findChild(QtWidgets.QProgressDialog, "sessionProgressDialog")
+        assert dialog is not None and dialog.labelText() == "Opening long.emviz…"
+    assert outcome.args == ["opened"]
+    qtbot.waitUntil(lambda: not opener.task.live_threads, timeout=5000)
+    assert len(s.history) == 3001 and s.index == 3000 and s.settings.tol == 0.0
+    # (A modal progress dialog handles events in setValue: reports may be seen out of order.)
+    assert len(steps) > 50 and len(set(steps)) == len(steps) and max(steps) == 3001
+    assert opener.dialog is None and (not shiboken6.isValid(dialog) or not dialog.isVisible())
+    # The note: its first line only, cut, in the status bar.
+    message = window.statusBar().currentMessage()
+    assert "first line of a long note" in message and len(message) < 250
+    assert "second line" not in message
+
+
+def test_cancel_keeps_the_session_as_it_was(qtbot, window, tmp_path, background):
+    opener = background.session_opener(window)
+    s = window.session
+    s.step()
+    before = state(s)
+    path = long_session(tmp_path, n_half_steps=100_000)
+    with qtbot.waitSignal(opener.task.progress, timeout=60000):
+        assert window.open_file(str(path))
+    dialog = window.findChild(QtWidgets.QProgressDialog, "sessionProgressDialog")
+    button = dialog.findChild(QtWidgets.QPushButton)
+    assert button.text() == "Cancel"
+    with qtbot.waitSignal(opener.finished, timeout=5000) as outcome:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert outcome.args == ["cancelled"]
+    qtbot.waitUntil(lambda: not opener.task.live_threads, timeout=10000)
+    window.flush()
+    assert_unchanged(s, before)
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert not window.errors
+
+
+def test_closing_the_window_mid_replay_stops_the_thread(qtbot, window, tmp_path, background):
+    opener = background.session_opener(window)
+    with qtbot.waitSignal(opener.task.progress, timeout=60000):
+        assert window.open_file(str(long_session(tmp_path, n_half_steps=100_000)))
+    window.close()
+    assert not opener.task.live_threads and not opener.running
+
+
+def test_a_bad_long_session_is_reported_from_the_background(qtbot, window, tmp_path, background):
+    monkeypatch_size = pytest.MonkeyPatch()
+    monkeypatch_size.setattr(background, "ASYNC_SESSION_BYTES", 0)  # read it there too
+    try:
+        opener = background.session_opener(window)
+        doc = session_doc()
+        doc["settings"]["n_components"] = 11
+        s = window.session
+        before = state(s)
+        with qtbot.waitSignal(opener.finished, timeout=60000) as outcome:
+            assert window.open_file(str(write(tmp_path, doc, "bad.emviz")))
+        assert outcome.args == ["failed"]
+        qtbot.waitUntil(lambda: not opener.task.live_threads, timeout=5000)
+        assert "bad.emviz" in window.errors[-1] and "settings.n_components" in window.errors[-1]
+        assert_unchanged(s, before)
+    finally:
+        monkeypatch_size.undo()
