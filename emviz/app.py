@@ -1,103 +1,37 @@
-"""Command line and application start-up.
+"""The application: QApplication set-up and the main window, loaded.
 
-``emviz`` with no argument opens on Old Faithful with K = 2 initialised;
-``emviz FILE`` opens a data file or a ``.emviz`` session; see ``emviz --help``.
-Two more forms are handled before Qt starts: ``emviz export ...`` renders a run
-headless (see ``emviz export --help``), and ``emviz --install-desktop`` /
-``--uninstall-desktop`` add emviz to (or remove it from) the application menu.
+The command line (:mod:`emviz.cli`) parses the arguments and calls these
+functions; so does the headless ``emviz export``, which needs the same window
+without showing it. Nothing here parses arguments.
 """
 
 from __future__ import annotations
 
-import argparse
-import multiprocessing
-import os
-import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable
 
-# One BLAS thread, set before numpy loads.  emviz's matrix products are small
-# (K x 6 by 6 x 4096 in the E-step); OpenBLAS's threads gain nothing on them,
-# and their spinning workers, started from both the GUI and the EM thread,
-# contend with Qt for the two cores of a classroom laptop (a 0.4 ms colour
-# blend was seen taking 77 ms).
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from emviz.core.settings import APPLICATION, ORGANIZATION
 
-from emviz.core.datasets import DATASETS  # noqa: E402
-from emviz.core.settings import (  # noqa: E402
-    APPLICATION,
-    COV_TYPES,
-    INIT_METHODS,
-    MAX_COMPONENTS,
-    ORGANIZATION,
-    parse_k,
-    parse_seed,
-)
+__all__ = [
+    "DEFAULT_DATASET",
+    "app_icon",
+    "application",
+    "build_window",
+    "configure_application",
+    "open_start",
+    "run_window",
+    "wait_for_opening",
+]
 
-__all__ = ["build_parser", "configure_application", "create_main_window", "main"]
-
+#: What emviz opens on when no file is given (or the file cannot be opened).
 DEFAULT_DATASET = "old_faithful"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="emviz",
-        description="See the Expectation-Maximization algorithm fit a 2D Gaussian mixture, "
-        "step by step. With no argument, opens on the Old Faithful data with K = 2.",
-        epilog="Also: 'emviz export --help' (write a GIF, PNG, SVG or JSON of a run without "
-        "the window); 'emviz --install-desktop' ('--uninstall-desktop') [--prefix DIR] "
-        "(add emviz to, or remove it from, the application menu).",
-    )
-    parser.add_argument(
-        "file",
-        nargs="?",
-        metavar="FILE",
-        help="data file: CSV, TSV, whitespace-separated text or .npy (two numeric columns "
-        "are used; with more you are asked which), or a saved .emviz session",
-    )
-    parser.add_argument(
-        "--dataset", choices=sorted(DATASETS), help="open a bundled data set instead of a file"
-    )
-    parser.add_argument(
-        "--k",
-        type=parse_k,
-        default=2,
-        metavar="K",
-        help=f"number of components, 1 to {MAX_COMPONENTS} (default 2)",
-    )
-    parser.add_argument(
-        "--cov-type", choices=COV_TYPES, default="full", help="covariance structure (default full)"
-    )
-    parser.add_argument(
-        "--init",
-        choices=INIT_METHODS,
-        default="kmeans++",
-        help="initialisation method (default kmeans++)",
-    )
-    parser.add_argument(
-        "--seed", type=parse_seed, default=0, help="seed of the initialisation (default 0)"
-    )
-    return parser
-
-
-def _strip_program(argv: Sequence[str]) -> list[str]:
-    """Accept sys.argv-style lists (program name first) as well as bare arguments."""
-    argv = list(argv)
-    if argv:
-        first = Path(argv[0]).name
-        if first in ("emviz", "emviz.exe", "__main__.py", "emviz-script.py") or first.endswith(
-            "app.py"
-        ):
-            return argv[1:]
-    return argv
-
-
-def build_window(k: int, cov_type: str, init: str, seed: int):
+def build_window(k: int = 2, cov_type: str = "full", init: str = "kmeans++", seed: int = 0):
     """An empty main window whose session starts with these settings (no data yet).
 
-    A QApplication must exist.  Used by :func:`create_main_window` and by the
-    headless ``emviz export``.
+    A QApplication must exist.  The settings go through
+    :meth:`Session.update_settings` (the one rule of :mod:`emviz.core.settings`).
+    Used by :func:`emviz.cli.create_main_window` and by the headless ``emviz export``.
     """
     from emviz.session import Session
     from emviz.ui.main_window import MainWindow
@@ -111,35 +45,60 @@ def build_window(k: int, cov_type: str, init: str, seed: int):
     return window
 
 
-def create_main_window(argv: Sequence[str] | None = None):
-    """Build the main window (a QApplication must exist), loaded and initialised.
+def open_start(window, file: str | None = None, dataset: str | None = None) -> bool:
+    """Open what the window starts on: ``file``, else ``dataset``, else the default data set.
 
-    Parameters
-    ----------
-    argv : list of str, optional
-        Command-line arguments, with or without the program name first;
-        default ``sys.argv``.
+    A file that cannot be opened is reported in the window (its error box,
+    and ``window.errors``) and the default data set is opened instead, so the
+    window always starts with data.  A long session replay goes on in the
+    background (:func:`wait_for_opening` waits for it); if it fails or is
+    cancelled, the default data set is opened then.
 
     Returns
     -------
-    MainWindow
-        Not shown; its ``session`` holds the data and the history.
+    bool
+        Whether ``file`` (or ``dataset``) was opened or is being opened.
     """
-    args = build_parser().parse_args(_strip_program(sys.argv if argv is None else argv))
-    window = build_window(args.k, args.cov_type, args.init, args.seed)
     session = window.session
     loaded = False
-    if args.file and str(args.file).lower().endswith(".emviz"):
-        from emviz.ui.session_io import open_session
+    if file and str(file).lower().endswith(".emviz"):
+        from emviz.ui.session_io import open_session, session_opener
 
-        loaded = open_session(window, args.file)
-    elif args.file:
-        loaded = window.open_file(args.file)
-    elif args.dataset:
-        loaded = session.load_dataset(args.dataset)
+        loaded = open_session(window, file)
+        opener = session_opener(window)
+        if loaded and opener.running:
+
+            def fall_back(outcome: str) -> None:
+                if outcome != "opened" and session.X is None:
+                    session.load_dataset(DEFAULT_DATASET)
+
+            opener.finished.connect(fall_back)
+            return True
+    elif file:
+        loaded = window.open_file(file)
+    elif dataset:
+        loaded = session.load_dataset(dataset)
     if not loaded:
         session.load_dataset(DEFAULT_DATASET)
-    return window
+    return loaded
+
+
+def wait_for_opening(window, timeout_ms: int = 600_000) -> None:
+    """Handle events until a file opened in the background is loaded (or failed)."""
+    from PySide6 import QtCore
+
+    from emviz.ui.session_io import session_opener
+
+    busy: list[Callable[[], bool]] = [lambda: session_opener(window).running]
+    # A large data file loads on a worker thread (emviz.ui.loading.AsyncLoad).
+    load = getattr(window, "_async_load", None)
+    if load is not None:
+        busy.append(lambda: load.running)
+    timer = QtCore.QElapsedTimer()
+    timer.start()
+    while any(b() for b in busy) and timer.elapsed() < timeout_ms:
+        QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        QtCore.QThread.msleep(5)
 
 
 def configure_application(app, persistent: bool = True) -> None:
@@ -175,26 +134,11 @@ def app_icon():
     return None if icon.isNull() else icon
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``emviz`` command."""
-    # A frozen app (PyInstaller) starts its EM process by running itself:
-    # this turns that run into the process instead of a second window.
-    multiprocessing.freeze_support()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["export"]:
-        from emviz.export import main_export
-
-        return main_export(argv[1:])
-    if any(a in ("--install-desktop", "--uninstall-desktop") for a in argv):
-        from emviz.desktop import main_desktop  # standard library only: no Qt
-
-        return main_desktop(argv)
-    build_parser().parse_args(argv)  # --help and usage errors before Qt starts
+def run_window(window) -> int:
+    """Show ``window`` and run the event loop until it closes; the exit status."""
     from PySide6 import QtWidgets
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["emviz"])
-    configure_application(app)
-    window = create_main_window(argv)
+    app = QtWidgets.QApplication.instance()
     icon = app_icon()
     if icon is not None:
         window.setWindowIcon(icon)
@@ -203,5 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return app.exec()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def application():
+    """The QApplication, made and configured (:func:`configure_application`) on first use."""
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(["emviz"])
+        configure_application(app)
+    return app

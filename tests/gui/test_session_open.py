@@ -154,7 +154,7 @@ def test_the_spin_boxes_take_their_ranges_from_the_rule(window):
 
 @pytest.mark.parametrize("argv", [["--seed", "2147483648"], ["--k", "0"], ["--seed", "-1"]])
 def test_the_command_line_refuses_what_the_window_refuses(argv, capsys):
-    from emviz.app import build_parser
+    from emviz.cli import build_parser
 
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(argv)
