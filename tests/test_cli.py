@@ -213,3 +213,11 @@ def test_check_needs_no_display(tmp_path):
     csv.write_text("a,b\n1,2\n3,4\n")
     out = run_emviz("--check", str(csv), env=without_display(QT_QPA_PLATFORM="xcb"))
     assert out.returncode == 0, out.stderr
+
+
+def test_export_refuses_a_session_the_window_refuses(tmp_path):
+    path = session(tmp_path, "k11.emviz", k_eleven)
+    out = run_emviz("export", "--session", str(path), "--out", str(tmp_path / "x.png"))
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "settings.n_components must be at most 10; got 11" in out.stderr
+    assert not (tmp_path / "x.png").exists()

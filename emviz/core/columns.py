@@ -13,7 +13,11 @@ import numpy as np
 
 from emviz.core.errors import DataFileError
 
-__all__ = ["Report", "Table", "shown"]
+__all__ = ["MAX_NAME_CHARS", "Report", "Table", "name_of", "shown"]
+
+#: Longest column name kept (a longer header cell is cut, ending in "…"): names
+#: become axis labels, menu items and session-file fields.
+MAX_NAME_CHARS = 1_000
 
 #: A progress report: the fraction done, in [0, 1].
 Report = Callable[[float], None]
@@ -22,6 +26,12 @@ Report = Callable[[float], None]
 _SHOWN_CHARS = 60
 # Columns listed in a message before "... and N more".
 _LISTED_COLUMNS = 40
+
+
+def name_of(cell: str) -> str:
+    """A header cell as a column name: stripped, and cut to :data:`MAX_NAME_CHARS`."""
+    name = cell.strip()
+    return name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS - 1] + "…"
 
 
 def shown(text: str) -> str:

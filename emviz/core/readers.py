@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from emviz.core.columns import Report, Table, shown
+from emviz.core.columns import Report, Table, name_of, shown
 from emviz.core.errors import DataFileError
 
 __all__ = ["MAX_COLUMNS", "MISSING_VALUES", "NPY_MAGIC", "npy_table", "text_table"]
@@ -565,7 +565,7 @@ def text_table(data: bytes, path: str) -> _TextTable:
         )
     has_header = _detect_header(sample_rows, decimal_comma)
     if has_header:
-        header = [c.strip() for c in rows[0]]
+        header = [name_of(c) for c in rows[0]]
         body = rows[1:]
         if not body:
             raise DataFileError(

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from emviz.core.columns import MAX_NAME_CHARS
 from emviz.core.errors import EmvizError
 from emviz.core.mixture import Mixture
 from emviz.core.settings import Settings, SettingsError, check_settings
@@ -38,8 +39,6 @@ __all__ = [
 MAX_HALF_STEPS = 100_000
 #: Longest note (free text) a session may hold, in characters.
 MAX_NOTE_CHARS = 100_000
-#: Longest source and column name, in characters.
-MAX_NAME_CHARS = 1_000
 
 
 class FieldError(EmvizError):

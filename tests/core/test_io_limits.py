@@ -250,3 +250,13 @@ def test_standard_input_from_a_terminal_is_refused():
         os.close(primary)
         os.close(secondary)
     assert out.stdout.startswith("refused: /dev/stdin: standard input is a terminal")
+
+
+def test_a_very_long_header_cell_is_cut_to_a_usable_name(tmp_path):
+    from emviz.core.columns import MAX_NAME_CHARS
+
+    path = write(tmp_path, "names.csv", "a," + "b" * 50_000 + "\n1,2\n3,4\n")
+    result = load_points(path)
+    assert result.columns[0] == "a"
+    assert len(result.columns[1]) == MAX_NAME_CHARS and result.columns[1].endswith("…")
+    assert load_points(path, (0, result.columns[1])).X.shape == (2, 2)
