@@ -7,8 +7,6 @@ without showing it. Nothing here parses arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from emviz.core.settings import APPLICATION, ORGANIZATION
 
 __all__ = [
@@ -50,9 +48,9 @@ def open_start(window, file: str | None = None, dataset: str | None = None) -> b
 
     A file that cannot be opened is reported in the window (its error box,
     and ``window.errors``) and the default data set is opened instead, so the
-    window always starts with data.  A long session replay goes on in the
-    background (:func:`wait_for_opening` waits for it); if it fails or is
-    cancelled, the default data set is opened then.
+    window always starts with data.  A long session replay or a large data
+    file goes on in the background (:func:`wait_for_opening` waits for it);
+    if it fails or is cancelled, the default data set is opened then.
 
     Returns
     -------
@@ -62,43 +60,52 @@ def open_start(window, file: str | None = None, dataset: str | None = None) -> b
     session = window.session
     loaded = False
     if file and str(file).lower().endswith(".emviz"):
-        from emviz.ui.session_io import open_session, session_opener
+        from emviz.ui.session_io import open_session
 
         loaded = open_session(window, file)
-        opener = session_opener(window)
-        if loaded and opener.running:
-
-            def fall_back(outcome: str) -> None:
-                if outcome != "opened" and session.X is None:
-                    session.load_dataset(DEFAULT_DATASET)
-
-            opener.finished.connect(fall_back)
-            return True
     elif file:
         loaded = window.open_file(file)
     elif dataset:
         loaded = session.load_dataset(dataset)
     if not loaded:
         session.load_dataset(DEFAULT_DATASET)
-    return loaded
+        return False
+
+    def fall_back(outcome: str) -> None:
+        if outcome not in ("opened", "loaded") and session.X is None:
+            session.load_dataset(DEFAULT_DATASET)
+
+    for job in _background_jobs(window):
+        job.finished.connect(fall_back)
+    return True
+
+
+def _background_jobs(window) -> list:
+    """The openings still running in the background: a session replay, a large data file."""
+    from emviz.ui.session_io import session_opener
+
+    # A large data file loads on a worker thread (emviz.ui.loading.AsyncLoad).
+    jobs = [session_opener(window), getattr(window, "_async_load", None)]
+    return [job for job in jobs if job is not None and job.running]
 
 
 def wait_for_opening(window, timeout_ms: int = 600_000) -> None:
-    """Handle events until a file opened in the background is loaded (or failed)."""
+    """Run the event loop until a file opened in the background is loaded (or failed)."""
     from PySide6 import QtCore
 
-    from emviz.ui.session_io import session_opener
-
-    busy: list[Callable[[], bool]] = [lambda: session_opener(window).running]
-    # A large data file loads on a worker thread (emviz.ui.loading.AsyncLoad).
-    load = getattr(window, "_async_load", None)
-    if load is not None:
-        busy.append(lambda: load.running)
-    timer = QtCore.QElapsedTimer()
-    timer.start()
-    while any(b() for b in busy) and timer.elapsed() < timeout_ms:
-        QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        QtCore.QThread.msleep(5)
+    pending = _background_jobs(window)
+    if not pending:
+        return
+    loop = QtCore.QEventLoop()
+    for job in pending:
+        job.finished.connect(loop.quit)
+    QtCore.QTimer.singleShot(timeout_ms, loop.quit)
+    clock = QtCore.QElapsedTimer()
+    clock.start()
+    # Both jobs signal "finished" on the GUI thread, so none is missed between
+    # the test and exec().
+    while any(job.running for job in pending) and clock.elapsed() < timeout_ms:
+        loop.exec()
 
 
 def configure_application(app, persistent: bool = True) -> None:

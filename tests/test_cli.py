@@ -221,3 +221,25 @@ def test_export_refuses_a_session_the_window_refuses(tmp_path):
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "settings.n_components must be at most 10; got 11" in out.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_check_waits_for_a_session_replayed_in_the_background(tmp_path):
+    def long(doc, X):  # 60 points x K = 3 x 12,001 snapshots: past the background threshold
+        doc["settings"].update(tol=0, max_iter=100_000)
+        doc["n_half_steps"] = doc["current"] = 12_000
+
+    out = run_emviz("--check", str(session(tmp_path, "long.emviz", long)))
+    assert out.returncode == 0, out.stderr
+    assert "emviz: opened" in out.stdout and "K = 3" in out.stdout
+
+
+def test_a_large_file_loads_in_the_background_and_its_errors_are_reported(tmp_path):
+    rows = [f"{i},{(i * 7) % 13}" for i in range(400_000)]  # over 4 MB: a worker thread
+    good = tmp_path / "big.csv"
+    good.write_text("a,b\n" + "\n".join(rows) + "\n")
+    out = run_emviz("--check", str(good))
+    assert out.returncode == 0 and "400000 points" in out.stdout, out.stderr
+    rows[-1] = "1,oops"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n" + "\n".join(rows) + "\n")
+    assert_refused(run_emviz("--check", str(bad)), str(bad), "line 400001, column b: 'oops'")
