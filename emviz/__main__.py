@@ -1,8 +1,8 @@
-"""``python -m emviz``: start the explorer window."""
+"""``python -m emviz``: the ``emviz`` command (:func:`emviz.cli.main`)."""
 
 import sys
 
-from emviz.app import main
+from emviz.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

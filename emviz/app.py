@@ -1,158 +1,91 @@
-"""Command line and application start-up.
+"""The application: QApplication set-up and the main window, loaded.
 
-``emviz`` with no argument opens on Old Faithful with K = 2 initialised;
-``emviz FILE`` opens a data file or a ``.emviz`` session; see ``emviz --help``.
-Two more forms are handled before Qt starts: ``emviz export ...`` renders a run
-headless (see ``emviz export --help``), and ``emviz --install-desktop`` /
-``--uninstall-desktop`` add emviz to (or remove it from) the application menu.
+The command line (:mod:`emviz.cli`) parses the arguments and calls these
+functions; so does the headless ``emviz export``, which needs the same window
+without showing it. Nothing here parses arguments.
 """
 
 from __future__ import annotations
 
-import argparse
-import multiprocessing
-import os
-import sys
-from collections.abc import Sequence
-from pathlib import Path
+from emviz.core.settings import APPLICATION, ORGANIZATION
 
-# One BLAS thread, set before numpy loads.  emviz's matrix products are small
-# (K x 6 by 6 x 4096 in the E-step); OpenBLAS's threads gain nothing on them,
-# and their spinning workers, started from both the GUI and the EM thread,
-# contend with Qt for the two cores of a classroom laptop (a 0.4 ms colour
-# blend was seen taking 77 ms).
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+__all__ = [
+    "DEFAULT_DATASET",
+    "app_icon",
+    "application",
+    "configure_application",
+    "open_start",
+    "run_window",
+    "wait_for_opening",
+]
 
-from emviz.core.datasets import DATASETS  # noqa: E402
-from emviz.core.init import INIT_METHODS  # noqa: E402
-from emviz.core.mixture import COV_TYPES  # noqa: E402
-
-__all__ = ["build_parser", "configure_application", "create_main_window", "main"]
-
+#: What emviz opens on when no file is given (or the file cannot be opened).
 DEFAULT_DATASET = "old_faithful"
-#: QSettings organisation and application names (the settings file is
-#: ~/.config/emviz/emviz.conf on Linux); also the .desktop file's name.
-ORGANIZATION = "emviz"
-APPLICATION = "emviz"
 
 
-def _k(text: str) -> int:
-    try:
-        k = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"K must be an integer; got {text!r}") from None
-    if not 1 <= k <= 10:
-        raise argparse.ArgumentTypeError(f"K must be between 1 and 10; got {k}")
-    return k
+def open_start(window, file: str | None = None, dataset: str | None = None) -> bool:
+    """Open what the window starts on: ``file``, else ``dataset``, else the default data set.
 
-
-def _seed(text: str) -> int:
-    try:
-        seed = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"the seed must be an integer; got {text!r}") from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"the seed must be 0 or more; got {seed}")
-    return seed
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="emviz",
-        description="See the Expectation-Maximization algorithm fit a 2D Gaussian mixture, "
-        "step by step. With no argument, opens on the Old Faithful data with K = 2.",
-        epilog="Also: 'emviz export --help' (write a GIF, PNG, SVG or JSON of a run without "
-        "the window); 'emviz --install-desktop' ('--uninstall-desktop') [--prefix DIR] "
-        "(add emviz to, or remove it from, the application menu).",
-    )
-    parser.add_argument(
-        "file",
-        nargs="?",
-        metavar="FILE",
-        help="data file: CSV, TSV, whitespace-separated text or .npy (two numeric columns "
-        "are used; with more you are asked which), or a saved .emviz session",
-    )
-    parser.add_argument(
-        "--dataset", choices=sorted(DATASETS), help="open a bundled data set instead of a file"
-    )
-    parser.add_argument(
-        "--k", type=_k, default=2, metavar="K", help="number of components, 1 to 10 (default 2)"
-    )
-    parser.add_argument(
-        "--cov-type", choices=COV_TYPES, default="full", help="covariance structure (default full)"
-    )
-    parser.add_argument(
-        "--init",
-        choices=INIT_METHODS,
-        default="kmeans++",
-        help="initialisation method (default kmeans++)",
-    )
-    parser.add_argument(
-        "--seed", type=_seed, default=0, help="seed of the initialisation (default 0)"
-    )
-    return parser
-
-
-def _strip_program(argv: Sequence[str]) -> list[str]:
-    """Accept sys.argv-style lists (program name first) as well as bare arguments."""
-    argv = list(argv)
-    if argv:
-        first = Path(argv[0]).name
-        if first in ("emviz", "emviz.exe", "__main__.py", "emviz-script.py") or first.endswith(
-            "app.py"
-        ):
-            return argv[1:]
-    return argv
-
-
-def build_window(k: int, cov_type: str, init: str, seed: int):
-    """An empty main window whose session starts with these settings (no data yet).
-
-    A QApplication must exist.  Used by :func:`create_main_window` and by the
-    headless ``emviz export``.
-    """
-    from emviz.session import Session
-    from emviz.ui.main_window import MainWindow
-    from emviz.ui.style import configure_pyqtgraph
-
-    configure_pyqtgraph()
-    session = Session()
-    session.update_settings(n_components=k, cov_type=cov_type, init=init, seed=seed)
-    window = MainWindow(session)
-    session.setParent(window)
-    return window
-
-
-def create_main_window(argv: Sequence[str] | None = None):
-    """Build the main window (a QApplication must exist), loaded and initialised.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Command-line arguments, with or without the program name first;
-        default ``sys.argv``.
+    A file that cannot be opened is reported in the window (its error box,
+    and ``window.errors``) and the default data set is opened instead, so the
+    window always starts with data.  A long session replay or a large data
+    file goes on in the background (:func:`wait_for_opening` waits for it);
+    if it fails or is cancelled, the default data set is opened then.
 
     Returns
     -------
-    MainWindow
-        Not shown; its ``session`` holds the data and the history.
+    bool
+        Whether ``file`` (or ``dataset``) was opened or is being opened.
     """
-    args = build_parser().parse_args(_strip_program(sys.argv if argv is None else argv))
-    window = build_window(args.k, args.cov_type, args.init, args.seed)
     session = window.session
     loaded = False
-    if args.file and str(args.file).lower().endswith(".emviz"):
+    if file and str(file).lower().endswith(".emviz"):
         from emviz.ui.session_io import open_session
 
-        loaded = open_session(window, args.file)
-    elif args.file:
-        loaded = window.open_file(args.file)
-    elif args.dataset:
-        loaded = session.load_dataset(args.dataset)
+        loaded = open_session(window, file)
+    elif file:
+        loaded = window.open_file(file)
+    elif dataset:
+        loaded = session.load_dataset(dataset)
     if not loaded:
         session.load_dataset(DEFAULT_DATASET)
-    return window
+        return False
+
+    def fall_back(outcome: str) -> None:
+        if outcome not in ("opened", "loaded") and session.X is None:
+            session.load_dataset(DEFAULT_DATASET)
+
+    for job in _background_jobs(window):
+        job.finished.connect(fall_back)
+    return True
+
+
+def _background_jobs(window) -> list:
+    """The openings still running in the background: a session replay, a large data file."""
+    from emviz.ui.session_io import session_opener
+
+    # A large data file loads on a worker thread (emviz.ui.loading.AsyncLoad).
+    jobs = [session_opener(window), getattr(window, "_async_load", None)]
+    return [job for job in jobs if job is not None and job.running]
+
+
+def wait_for_opening(window, timeout_ms: int = 600_000) -> None:
+    """Run the event loop until a file opened in the background is loaded (or failed)."""
+    from PySide6 import QtCore
+
+    pending = _background_jobs(window)
+    if not pending:
+        return
+    loop = QtCore.QEventLoop()
+    for job in pending:
+        job.finished.connect(loop.quit)
+    QtCore.QTimer.singleShot(timeout_ms, loop.quit)
+    clock = QtCore.QElapsedTimer()
+    clock.start()
+    # Both jobs signal "finished" on the GUI thread, so none is missed between
+    # the test and exec().
+    while any(job.running for job in pending) and clock.elapsed() < timeout_ms:
+        loop.exec()
 
 
 def configure_application(app, persistent: bool = True) -> None:
@@ -188,26 +121,11 @@ def app_icon():
     return None if icon.isNull() else icon
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``emviz`` command."""
-    # A frozen app (PyInstaller) starts its EM process by running itself:
-    # this turns that run into the process instead of a second window.
-    multiprocessing.freeze_support()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["export"]:
-        from emviz.export.command import main_export
-
-        return main_export(argv[1:])
-    if any(a in ("--install-desktop", "--uninstall-desktop") for a in argv):
-        from emviz.desktop import main_desktop  # standard library only: no Qt
-
-        return main_desktop(argv)
-    build_parser().parse_args(argv)  # --help and usage errors before Qt starts
+def run_window(window) -> int:
+    """Show ``window`` and run the event loop until it closes; the exit status."""
     from PySide6 import QtWidgets
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["emviz"])
-    configure_application(app)
-    window = create_main_window(argv)
+    app = QtWidgets.QApplication.instance()
     icon = app_icon()
     if icon is not None:
         window.setWindowIcon(icon)
@@ -215,5 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return app.exec()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def application():
+    """The QApplication, made and configured (:func:`configure_application`) on first use."""
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(["emviz"])
+        configure_application(app)
+    return app

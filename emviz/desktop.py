@@ -13,13 +13,13 @@ It then refreshes the desktop and MIME databases with
 ``update-desktop-database`` and ``update-mime-database`` where those exist.
 ``emviz --uninstall-desktop`` removes the same three files and refreshes again.
 
-This module uses the standard library only (no Qt), so it also works where no
+The command line of both is :func:`emviz.cli.main_desktop`. This module uses
+the standard library only (no Qt), so it also works where no
 display is available.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -33,7 +33,6 @@ __all__ = [
     "desktop_paths",
     "exec_command",
     "install_desktop",
-    "main_desktop",
     "uninstall_desktop",
 ]
 
@@ -248,48 +247,3 @@ def uninstall_desktop(
     if refresh and removed:
         _refresh(_data_home(prefix))
     return removed
-
-
-def main_desktop(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``--install-desktop`` or ``--uninstall-desktop`` [``--prefix DIR``].
-
-    Prints what was done; returns the exit status (0 on success, 1 on an
-    error, which is printed to standard error).
-    """
-    parser = argparse.ArgumentParser(
-        prog="emviz", description="Add emviz to (or remove it from) the application menu."
-    )
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument(
-        "--install-desktop",
-        action="store_true",
-        help="install the launcher, icon and .emviz file type for the current user",
-    )
-    group.add_argument(
-        "--uninstall-desktop", action="store_true", help="remove what --install-desktop installed"
-    )
-    parser.add_argument(
-        "--prefix",
-        metavar="DIR",
-        help="install below DIR instead of $XDG_DATA_HOME (~/.local/share)",
-    )
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        if args.install_desktop:
-            paths = install_desktop(args.prefix)
-            verb = "installed"
-        else:
-            paths = uninstall_desktop(args.prefix)
-            verb = "removed"
-    except (OSError, ValueError, RuntimeError) as exc:
-        print(f"emviz: {exc}", file=sys.stderr)
-        return 1
-    if not paths:
-        print("emviz: nothing to remove")
-    for p in paths:
-        print(f"{verb} {p}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main_desktop())

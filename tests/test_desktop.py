@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from emviz import desktop
+from emviz.cli import main_desktop
 from emviz.core.mixture import Mixture
 from emviz.core.resources import resource_path
 from emviz.core.session_file import save_session
-from emviz.desktop import install_desktop, main_desktop, uninstall_desktop
+from emviz.desktop import install_desktop, uninstall_desktop
 
 MIME_NS = "{http://www.freedesktop.org/standards/shared-mime-info}"
 

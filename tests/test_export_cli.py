@@ -123,7 +123,7 @@ def test_export_cli_bad_data_file(tmp_path):
 def test_desktop_options_are_handled_before_qt(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     code = (
-        "import sys; from emviz.app import main; "
+        "import sys; from emviz.cli import main; "
         f"rc = main(['--install-desktop', '--prefix', {str(tmp_path)!r}]); "
         "assert 'PySide6' not in sys.modules, 'Qt was imported'; sys.exit(rc)"
     )

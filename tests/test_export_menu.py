@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from emviz.export.command import build_headless_window
 from emviz.export.writers import MP4_UNAVAILABLE
+from emviz.ui.main_window import build_window
 
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("EMVIZ_SETTINGS", str(tmp_path / "settings" / "emviz.ini"))
-    window = build_headless_window(2, "full", "kmeans++", 0)
+    window = build_window(2, "full", "kmeans++", 0)
     qtbot.addWidget(window)
     assert window.session.load_dataset("old_faithful")
     window.show()
@@ -65,7 +65,7 @@ def test_mp4_item_without_the_video_extra_says_what_to_install(qtbot, monkeypatc
 
     monkeypatch.setattr(menu, "ffmpeg_path", lambda: None)
     monkeypatch.setenv("EMVIZ_SETTINGS", str(tmp_path / "emviz.ini"))
-    window = build_headless_window(2, "full", "kmeans++", 0)
+    window = build_window(2, "full", "kmeans++", 0)
     qtbot.addWidget(window)
     try:
         action = window.exporter.actions["mp4"]

@@ -88,7 +88,7 @@ def test_wheel_contains_the_resources_and_the_entry_point(wheel):
         text = zf.read(entry_points).decode()
         assert zf.read("emviz/_resources/emviz.svg") == (ROOT / "resources/emviz.svg").read_bytes()
     section = text.split("[gui_scripts]", 1)[1].split("[", 1)[0]
-    assert "emviz = emviz.app:main" in section
+    assert "emviz = emviz.cli:main" in section
     assert not any(n.startswith(("tests/", "resources/")) for n in names)
 
 

@@ -18,6 +18,7 @@ from emviz.core.errors import EmvizError
 from emviz.core.io import LoadedPoints, load_points
 from emviz.core.mixture import Mixture
 from emviz.core.resources import resource_path
+from emviz.core.settings import MAX_COMPONENTS
 
 __all__ = [
     "DATASETS",
@@ -227,7 +228,7 @@ PRESETS: MappingProxyType[str, str] = MappingProxyType(
 _VARIABLE_K = ("well_separated", "overlapping", "elongated", "unequal_weights")
 _DEFAULT_K = {"well_separated": 3, "overlapping": 3, "elongated": 3, "unequal_weights": 3}
 _FIXED_K = {"nested": 2, "multi_optima": 5, "moons": 2, "ring": 2}
-_MAX_K = 10
+_MAX_K = MAX_COMPONENTS
 
 
 def _circle(k: int, chord: float) -> np.ndarray:

@@ -47,3 +47,8 @@ class DataFileError(EmvizError):
             where.append(f"column {column}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class LoadCancelled(EmvizError):
+    """Reading a file or replaying a session was cancelled (by a progress callback or
+    a ``should_stop`` that answered True); nothing was changed."""

@@ -31,7 +31,7 @@ import json
 import math
 import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,13 +39,35 @@ from typing import Any
 import numpy as np
 
 from emviz.core.em import Snapshot, iterate_em, prepare
-from emviz.core.errors import DataFileError, EmvizError
-from emviz.core.mixture import COV_TYPES, Mixture
+from emviz.core.errors import DataFileError, EmvizError, LoadCancelled
+from emviz.core.io import read_file_bytes
+from emviz.core.mixture import Mixture
+from emviz.core.session_fields import (
+    MAX_HALF_STEPS,
+    MAX_NAME_CHARS,
+    MAX_NOTE_CHARS,
+    FieldError,
+    check_columns,
+    check_counts,
+    check_start,
+    check_text,
+    checked_points,
+    checked_settings,
+    cut,
+    exact_mixture,
+    is_int,
+    require,
+    type_name,
+)
+from emviz.core.settings import Settings, check_settings
 from emviz.core.validation import check_points
 
 __all__ = [
     "FORMAT",
     "MAX_HALF_STEPS",
+    "MAX_NAME_CHARS",
+    "MAX_NOTE_CHARS",
+    "MAX_SESSION_BYTES",
     "SETTINGS_FIELDS",
     "SUFFIX",
     "VERSION",
@@ -63,8 +85,8 @@ FORMAT = "emviz-session"
 VERSION = 1
 #: File name suffix of session files.
 SUFFIX = ".emviz"
-#: Most half-steps a session may ask :func:`replay` to recompute.
-MAX_HALF_STEPS = 100_000
+#: The largest session file read (about 10 million points).
+MAX_SESSION_BYTES = 512 << 20
 
 #: The settings a session file records (``settings`` in the file).
 SETTINGS_FIELDS: tuple[str, ...] = (
@@ -131,143 +153,25 @@ class SessionFile:
         """A fresh copy of :attr:`settings`."""
         return dict(self.settings)
 
+    def to_settings(self) -> Settings:
+        """The settings as a checked :class:`~emviz.core.settings.Settings` (a null seed is 0).
+
+        Raises
+        ------
+        SettingsError
+            If they are outside the window's ranges or K exceeds the number
+            of points (a file read by :func:`load_session` never is; a
+            SessionFile built by hand may be).
+        """
+        values = {f: self.settings[f] for f in SETTINGS_FIELDS}
+        if values["seed"] is None:
+            values["seed"] = 0
+        return check_settings(Settings(**values), n_samples=self.X.shape[0])
+
     def em_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`iterate_em` (cov_type, reg_covar, tol)."""
         s = self.settings
         return {"cov_type": s["cov_type"], "reg_covar": s["reg_covar"], "tol": s["tol"]}
-
-
-# ---------------------------------------------------------------------------
-# Checks shared by saving and loading
-
-
-class _FieldError(EmvizError):
-    """A field with a bad value; ``field`` is its dotted name."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field} {message}")
-
-
-def _type_name(value: object) -> str:
-    names = {
-        bool: "true/false",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "an object",
-        type(None): "null",
-    }
-    return names.get(type(value), type(value).__name__)
-
-
-def _short(value: object, width: int = 60) -> str:
-    """``repr(value)``, cut to ``width`` characters for a message."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_number(value: object) -> bool:
-    return _is_int(value) or isinstance(value, (float, np.floating))
-
-
-def _require(obj: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in obj:
-        raise _FieldError(f"{where}{key}", "is missing")
-    return obj[key]
-
-
-def _check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Checked copy of the settings, with plain Python types."""
-    out: dict[str, Any] = {}
-
-    def get(key: str) -> Any:
-        return _require(settings, key, "settings.")
-
-    def integer(key: str, low: int) -> int:
-        v = get(key)
-        if not _is_int(v):
-            raise _FieldError(f"settings.{key}", f"must be an integer; got {_type_name(v)}")
-        if v < low:
-            raise _FieldError(f"settings.{key}", f"must be at least {low}; got {v}")
-        return int(v)
-
-    def number(key: str) -> float:
-        v = get(key)
-        if not _is_number(v):
-            raise _FieldError(f"settings.{key}", f"must be a number; got {_type_name(v)}")
-        f = float(v)
-        if not (math.isfinite(f) and f >= 0):
-            raise _FieldError(f"settings.{key}", f"must be a non-negative finite number; got {v}")
-        return f
-
-    def string(key: str) -> str:
-        v = get(key)
-        if not isinstance(v, str):
-            raise _FieldError(f"settings.{key}", f"must be a string; got {_type_name(v)}")
-        return v
-
-    out["n_components"] = integer("n_components", 1)
-    out["cov_type"] = string("cov_type")
-    if out["cov_type"] not in COV_TYPES:
-        raise _FieldError(
-            "settings.cov_type", f"must be one of {', '.join(COV_TYPES)}; got {out['cov_type']!r}"
-        )
-    out["init"] = string("init")
-    seed = get("seed")
-    if seed is not None and not _is_int(seed):
-        raise _FieldError("settings.seed", f"must be an integer or null; got {_type_name(seed)}")
-    out["seed"] = None if seed is None else int(seed)
-    out["reg_covar"] = number("reg_covar")
-    out["tol"] = number("tol")
-    out["max_iter"] = integer("max_iter", 1)
-    return out
-
-
-def _check_k_fits(settings: Mapping[str, Any], X: np.ndarray) -> None:
-    k, n = settings["n_components"], X.shape[0]
-    if k > n:
-        raise _FieldError("settings.n_components", f"({k}) exceeds the number of points ({n})")
-
-
-def _check_counts(n_half_steps: object, current: object) -> tuple[int, int]:
-    if not _is_int(n_half_steps):
-        raise _FieldError("n_half_steps", f"must be an integer; got {_type_name(n_half_steps)}")
-    n = int(n_half_steps)  # type: ignore[arg-type]
-    if not 0 <= n <= MAX_HALF_STEPS:
-        raise _FieldError("n_half_steps", f"must be between 0 and {MAX_HALF_STEPS}; got {n}")
-    if current is None:
-        return n, n
-    if not _is_int(current):
-        raise _FieldError("current", f"must be an integer; got {_type_name(current)}")
-    c = int(current)  # type: ignore[arg-type]
-    if not 0 <= c <= n:
-        raise _FieldError("current", f"must be between 0 and n_half_steps ({n}); got {c}")
-    return n, c
-
-
-def _check_start(start: Mixture, settings: Mapping[str, Any]) -> None:
-    k = settings["n_components"]
-    if start.n_components != k:
-        raise _FieldError(
-            "start",
-            f"has {start.n_components} components but settings.n_components is {k}",
-        )
-
-
-def _check_columns(columns: object) -> tuple[str, str]:
-    if (
-        not isinstance(columns, (list, tuple))
-        or len(columns) != 2
-        or not all(isinstance(c, str) for c in columns)
-    ):
-        raise _FieldError("data.columns", f"must be a list of two strings; got {_short(columns)}")
-    return (columns[0], columns[1])
 
 
 # ---------------------------------------------------------------------------
@@ -329,17 +233,14 @@ def session_text(
 ) -> str:
     """The text of a session file; see :func:`save_session` for the parameters."""
     points = check_points(X)
-    checked = _check_settings(_settings_mapping(settings))
-    _check_k_fits(checked, points)
+    checked = checked_settings(_settings_mapping(settings), points)
     if not isinstance(start, Mixture):
         raise EmvizError(f"start must be a Mixture; got {type(start).__name__}")
-    _check_start(start, checked)
-    n, cur = _check_counts(n_half_steps, current)
-    cols = _check_columns(tuple(columns))
-    if not isinstance(source, str):
-        raise _FieldError("data.source", f"must be a string; got {_type_name(source)}")
-    if note is not None and not isinstance(note, str):
-        raise _FieldError("note", f"must be a string; got {_type_name(note)}")
+    check_start(start, checked)
+    n, cur = check_counts(n_half_steps, current)
+    cols = check_columns(tuple(columns))
+    check_text("data.source", source, MAX_NAME_CHARS)
+    check_text("note", note, MAX_NOTE_CHARS, optional=True)
     doc: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -469,31 +370,14 @@ def _parse(text: str, path: str) -> Any:
         raise DataFileError(what, path, exc.lineno, exc.colno) from None
     except RecursionError:
         raise DataFileError("the file is corrupt: nested too deeply", path) from None
-
-
-def _exact_mixture(d: object) -> Mixture:
-    """``Mixture.from_dict`` with field-by-field messages.
-
-    The stored floats come back bit for bit: JSON writes float64 with repr,
-    and ``Mixture`` keeps weights that sum to 1 within rounding as they are.
-    """
-    if not isinstance(d, dict):
-        raise _FieldError("start", f"must be an object; got {_type_name(d)}")
-    for key in ("weights", "means", "covariances"):
-        _require(d, key, "start.")
-    cov_type = d.get("cov_type", "full")
-    if not isinstance(cov_type, str):
-        raise _FieldError("start.cov_type", f"must be a string; got {_type_name(cov_type)}")
-    try:
-        return Mixture.from_dict(d)
-    except (ValueError, TypeError) as exc:  # EmvizError, or numpy on ragged or text lists
-        raise _FieldError("start", f"is not a valid mixture: {exc}") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise DataFileError(f"the file is corrupt: {cut(str(exc), 120)}", path) from None
 
 
 def _check_document(doc: Any, path: str) -> SessionFile:
     if not isinstance(doc, dict):
         raise DataFileError(
-            f"not an emviz session file: the JSON is {_type_name(doc)}, not an object", path
+            f"not an emviz session file: the JSON is {type_name(doc)}, not an object", path
         )
     fmt = doc.get("format")
     if fmt != FORMAT:
@@ -503,7 +387,7 @@ def _check_document(doc: Any, path: str) -> SessionFile:
             what = f'"format" is {fmt!r}, not {FORMAT!r}'
         raise DataFileError(f"not an emviz session file ({what})", path)
     version = doc.get("version")
-    if not _is_int(version) or version < 1:
+    if not is_int(version) or version < 1:
         raise DataFileError(
             f'the session file has an invalid "version": {version!r} (expected {VERSION})', path
         )
@@ -514,38 +398,23 @@ def _check_document(doc: Any, path: str) -> SessionFile:
             path,
         )
     try:
-        data = _require(doc, "data", "")
+        data = require(doc, "data", "")
         if not isinstance(data, dict):
-            raise _FieldError("data", f"must be an object; got {_type_name(data)}")
-        points = _require(data, "points", "data.")
-        if not isinstance(points, list):
-            raise _FieldError("data.points", f"must be a list of [x, y]; got {_type_name(points)}")
-        for i, p in enumerate(points):
-            if not isinstance(p, list) or len(p) != 2 or not all(_is_number(v) for v in p):
-                raise _FieldError(
-                    f"data.points[{i}]", f"must be [x, y] with two numbers; got {_short(p)}"
-                )
-        try:
-            X = check_points(np.array(points, dtype=np.float64).reshape(-1, 2), "data.points")
-        except EmvizError as exc:
-            raise _FieldError("data.points", str(exc).removeprefix("data.points ")) from None
-        X.setflags(write=False)
-        columns = _check_columns(data.get("columns", ["x", "y"]))
+            raise FieldError("data", f"must be an object; got {type_name(data)}")
+        X = checked_points(require(data, "points", "data."))
+        columns = check_columns(data.get("columns", ["x", "y"]))
         source = data.get("source", "")
-        if not isinstance(source, str):
-            raise _FieldError("data.source", f"must be a string; got {_type_name(source)}")
-        settings = _require(doc, "settings", "")
+        check_text("data.source", source, MAX_NAME_CHARS)
+        settings = require(doc, "settings", "")
         if not isinstance(settings, dict):
-            raise _FieldError("settings", f"must be an object; got {_type_name(settings)}")
-        checked = _check_settings(settings)
-        _check_k_fits(checked, X)
-        start = _exact_mixture(_require(doc, "start", ""))
-        _check_start(start, checked)
-        n, cur = _check_counts(_require(doc, "n_half_steps", ""), doc.get("current"))
+            raise FieldError("settings", f"must be an object; got {type_name(settings)}")
+        checked = checked_settings(settings, X)
+        start = exact_mixture(require(doc, "start", ""))
+        check_start(start, checked)
+        n, cur = check_counts(require(doc, "n_half_steps", ""), doc.get("current"))
         note = doc.get("note")
-        if note is not None and not isinstance(note, str):
-            raise _FieldError("note", f"must be a string; got {_type_name(note)}")
-    except _FieldError as exc:
+        check_text("note", note, MAX_NOTE_CHARS, optional=True)
+    except FieldError as exc:
         raise DataFileError(f"invalid session file: {exc}", path) from None
     return SessionFile(
         X=X,
@@ -561,14 +430,35 @@ def _check_document(doc: Any, path: str) -> SessionFile:
     )
 
 
-def load_session(path: str | os.PathLike[str]) -> SessionFile:
+Progress = Callable[[int, int], None]
+StopCheck = Callable[[], bool]
+
+
+def _stop_here(should_stop: StopCheck | None) -> None:
+    if should_stop is not None and should_stop():
+        raise LoadCancelled("opening the session was cancelled")
+
+
+def load_session(
+    path: str | os.PathLike[str],
+    *,
+    progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+) -> SessionFile:
     """Read and check a session file.
 
-    The file is only read, never modified.
+    The file is only read, never modified.  What may be read is what
+    :func:`emviz.core.io.read_file_bytes` reads (a regular file or standard
+    input; no device or FIFO), up to :data:`MAX_SESSION_BYTES`.
 
     Parameters
     ----------
     path : path-like
+    progress : callable, optional
+        ``progress(done, total)`` after each of the three stages (read,
+        parse, check): the signature of :class:`emviz.runs.tasks.BackgroundTask`.
+    should_stop : callable, optional
+        Asked between the stages; True stops with :class:`LoadCancelled`.
 
     Returns
     -------
@@ -577,16 +467,22 @@ def load_session(path: str | os.PathLike[str]) -> SessionFile:
     Raises
     ------
     DataFileError
-        If the file cannot be read, is empty, truncated or not valid JSON
-        (with the line and column of the problem), is not an emviz session,
-        was written by a newer emviz (a newer format version), or has a
-        missing or invalid field (the message names the field).
+        If the file cannot be read, is too large, empty, truncated or not
+        valid JSON (with the line and column of the problem), is not an emviz
+        session, was written by a newer emviz (a newer format version), or
+        has a missing or invalid field (the message names the field).
+    LoadCancelled
+        If ``should_stop`` answered True.
     """
     p = str(path)
+    report = progress or (lambda done, total: None)
+    _stop_here(should_stop)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise DataFileError(f"cannot read the file: {exc.strerror or exc}", p) from None
+        raw = read_file_bytes(path, limit=MAX_SESSION_BYTES)
+    except DataFileError as exc:
+        raise DataFileError(f"cannot read the file: {exc.reason}", p) from None
+    report(1, 3)
+    _stop_here(should_stop)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -594,18 +490,32 @@ def load_session(path: str | os.PathLike[str]) -> SessionFile:
         raise DataFileError(
             "not an emviz session file: not UTF-8 text (is it a binary file?)", p, line, column
         ) from None
-    return _check_document(_parse(text, p), p)
+    del raw
+    doc = _parse(text, p)
+    del text
+    report(2, 3)
+    _stop_here(should_stop)
+    session = _check_document(doc, p)
+    report(3, 3)
+    return session
 
 
 # ---------------------------------------------------------------------------
 # Replaying
 
 
-def replay_iter(session: SessionFile, *, keep_resp: bool = False) -> Iterator[Snapshot]:
+def replay_iter(
+    session: SessionFile,
+    *,
+    keep_resp: bool = False,
+    progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+) -> Iterator[Snapshot]:
     """Yield the history of ``session`` snapshot by snapshot; see :func:`replay`."""
     data = prepare(session.X)
     kwargs = session.em_kwargs()
     wanted = session.n_half_steps + 1
+    every = max(1, wanted // 200)  # about 200 progress reports, whatever the length
     produced = 0
     last: Snapshot | None = None
     start: Mixture | Snapshot = session.start
@@ -616,9 +526,12 @@ def replay_iter(session: SessionFile, *, keep_resp: bool = False) -> Iterator[Sn
         remaining = wanted - produced
         count = 0
         for snap in iterate_em(None, start, data=data, max_iter=remaining // 2 + 1, **kwargs):
+            _stop_here(should_stop)
             last = snap
             produced += 1
             count += 1
+            if progress is not None and (produced % every == 0 or produced == wanted):
+                progress(produced, wanted)
             yield snap if keep_resp else snap.without_resp()
             if produced == wanted:
                 return
@@ -627,7 +540,13 @@ def replay_iter(session: SessionFile, *, keep_resp: bool = False) -> Iterator[Sn
         start = last
 
 
-def replay(session: SessionFile, *, keep_resp: bool = False) -> list[Snapshot]:
+def replay(
+    session: SessionFile,
+    *,
+    keep_resp: bool = False,
+    progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+) -> list[Snapshot]:
     """Recompute the history of a session, exactly as it was.
 
     Parameters
@@ -637,6 +556,13 @@ def replay(session: SessionFile, *, keep_resp: bool = False) -> list[Snapshot]:
         Keep every snapshot's responsibilities (n_samples x n_components
         floats each).  By default they are dropped, as the session history
         does, and are recomputed on demand.
+    progress : callable, optional
+        ``progress(done, total)``: snapshots computed of ``n_half_steps + 1``,
+        about 200 times in all (the signature of
+        :class:`emviz.runs.tasks.BackgroundTask`).
+    should_stop : callable, optional
+        Asked before each snapshot; True stops with :class:`LoadCancelled`
+        (a long replay can be cancelled within one half-step).
 
     Returns
     -------
@@ -644,5 +570,12 @@ def replay(session: SessionFile, *, keep_resp: bool = False) -> list[Snapshot]:
         ``session.n_half_steps + 1`` snapshots: "init", then "E", "M", ...
         They equal the snapshots of the original run bit for bit (the same
         :func:`iterate_em` on the same floats).
+
+    Raises
+    ------
+    LoadCancelled
+        If ``should_stop`` answered True.
     """
-    return list(replay_iter(session, keep_resp=keep_resp))
+    return list(
+        replay_iter(session, keep_resp=keep_resp, progress=progress, should_stop=should_stop)
+    )

@@ -28,6 +28,7 @@ __all__ = [
     "REINIT_FIELDS",
     "SEED_MAX",
     "Settings",
+    "SettingsError",
     "check_settings",
     "parse_k",
     "parse_seed",
@@ -107,10 +108,29 @@ class Settings:
 REINIT_FIELDS = ("n_components", "cov_type", "init", "seed")
 
 
-def _integer(name: str, value: object, low: int, high: int) -> int:
+class SettingsError(EmvizError):
+    """A setting out of its range.
+
+    Attributes
+    ----------
+    field : str
+        The :class:`Settings` field, e.g. ``"n_components"``.
+    reason : str
+        What is wrong, without the field's name ("must be at most 10; got 11"),
+        for readers that name the field their own way (the session file says
+        ``settings.n_components``).
+    """
+
+    def __init__(self, field: str, label: str, message: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{label} {message}")
+
+
+def _integer(field: str, label: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        # numpy integers and integral floats are not taken silently: a float
-        # seed or K is a mistake in a file or a script.
+        # numpy integers are taken as ints; floats are not taken silently:
+        # a float seed or K is a mistake in a file or a script.
         try:
             import numpy as np
 
@@ -119,22 +139,42 @@ def _integer(name: str, value: object, low: int, high: int) -> int:
         except ImportError:  # pragma: no cover - numpy is a dependency
             pass
     if isinstance(value, bool) or not isinstance(value, int):
-        raise EmvizError(f"{name} must be a whole number; got {value!r}")
+        raise SettingsError(
+            field, label, f"must be a whole number; got {_short(value)}", "must be an integer"
+        )
     if not low <= value <= high:
-        raise EmvizError(f"{name} must be between {low} and {high}; got {_short(value)}")
+        bound = f"at least {low}" if value < low else f"at most {high}"
+        raise SettingsError(
+            field,
+            label,
+            f"must be between {low} and {high}; got {_short(value)}",
+            f"must be {bound}; got {_short(value)}",
+        )
     return value
 
 
-def _number(name: str, value: object, *, positive: bool) -> float:
+def _number(field: str, value: object) -> float:
+    reason = f"must be a non-negative finite number; got {_short(value)}"
     if isinstance(value, bool):
-        raise EmvizError(f"{name} must be a number; got {value!r}")
+        raise SettingsError(field, field, reason, reason)
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
-        raise EmvizError(f"{name} must be a finite number; got {_short(value)}") from None
+        raise SettingsError(field, field, reason, reason) from None
     if not math.isfinite(x) or x < 0:
-        raise EmvizError(f"{name} must be a non-negative finite number; got {_short(value)}")
+        raise SettingsError(field, field, reason, reason)
     return x
+
+
+def _choice(field: str, what: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        choices = ", ".join(allowed)
+        raise SettingsError(
+            field,
+            f"unknown {what}",
+            f"{_short(value)}; expected one of {choices}",
+            f"must be one of {choices}; got {_short(value)}",
+        )
 
 
 def _short(value: object) -> str:
@@ -161,26 +201,24 @@ def check_settings(settings: Settings, n_samples: int | None = None) -> Settings
 
     Raises
     ------
-    EmvizError
-        The first field out of its range, named, with the range in the message.
+    SettingsError
+        The first field out of its range, named, with the range in the message
+        (an :class:`EmvizError`, so a ``ValueError``).
     """
-    k = _integer("K", settings.n_components, 1, MAX_COMPONENTS)
+    k = _integer("n_components", "K", settings.n_components, 1, MAX_COMPONENTS)
     if n_samples is not None and k > n_samples:
-        raise EmvizError(f"K ({k}) cannot exceed the number of points ({n_samples})")
-    if settings.cov_type not in COV_TYPES:
-        raise EmvizError(
-            f"unknown covariance type {_short(settings.cov_type)}; "
-            f"expected one of {', '.join(COV_TYPES)}"
+        raise SettingsError(
+            "n_components",
+            "K",
+            f"({k}) cannot exceed the number of points ({n_samples})",
+            f"({k}) exceeds the number of points ({n_samples})",
         )
-    if settings.init not in INIT_METHODS:
-        raise EmvizError(
-            f"unknown initialisation {_short(settings.init)}; "
-            f"expected one of {', '.join(INIT_METHODS)}"
-        )
-    seed = _integer("the seed", settings.seed, 0, SEED_MAX)
-    reg_covar = _number("reg_covar", settings.reg_covar, positive=False)
-    tol = _number("tol", settings.tol, positive=False)
-    max_iter = _integer("max_iter", settings.max_iter, 1, MAX_ITER_MAX)
+    _choice("cov_type", "covariance type", settings.cov_type, COV_TYPES)
+    _choice("init", "initialisation", settings.init, INIT_METHODS)
+    seed = _integer("seed", "the seed", settings.seed, 0, SEED_MAX)
+    reg_covar = _number("reg_covar", settings.reg_covar)
+    tol = _number("tol", settings.tol)
+    max_iter = _integer("max_iter", "max_iter", settings.max_iter, 1, MAX_ITER_MAX)
     return replace(
         settings,
         n_components=k,
@@ -207,7 +245,7 @@ def _parse(text: str, field: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {_short(text)}") from None
     try:
         check_settings(replace(Settings(), **{field: value}))
     except EmvizError as exc:

@@ -29,7 +29,7 @@ from emviz.export.writers import (
     write_mp4,
 )
 
-__all__ = ["build_export_parser", "build_headless_window", "main_export"]
+__all__ = ["build_export_parser", "main_export"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -150,23 +150,6 @@ def _fit_scatter(window, size: tuple[int, int], app) -> None:
     app.processEvents()
 
 
-def build_headless_window(k: int, cov_type: str, init: str, seed: int):
-    """A main window, not shown, whose session starts with these settings (no data yet).
-
-    A QApplication must exist.
-    """
-    from emviz.session import Session
-    from emviz.ui.main_window import MainWindow
-    from emviz.ui.style import configure_pyqtgraph
-
-    configure_pyqtgraph()
-    session = Session()
-    session.update_settings(n_components=k, cov_type=cov_type, init=init, seed=seed)
-    window = MainWindow(session)
-    session.setParent(window)
-    return window
-
-
 def main_export(argv: Sequence[str] | None = None) -> int:
     """``emviz export ...``: returns the exit status (0 written, 1 an error)."""
     args = build_export_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -214,7 +197,9 @@ def main_export(argv: Sequence[str] | None = None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["emviz-export"])
     # No organisation name: the export neither reads nor writes remembered settings.
     app.setApplicationName(APPLICATION)
-    window = build_headless_window(args.k, args.cov_type, args.init, args.seed)
+    from emviz.ui.main_window import build_window
+
+    window = build_window(args.k, args.cov_type, args.init, args.seed)
     session = window.session
     try:
         from emviz.ui import classroom

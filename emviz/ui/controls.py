@@ -5,9 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from emviz.core.init import INIT_METHODS
-from emviz.core.mixture import COV_TYPES
-from emviz.core.settings import MAX_COMPONENTS
+from emviz.core.settings import COV_TYPES, INIT_METHODS, MAX_COMPONENTS, MAX_ITER_MAX, SEED_MAX
 from emviz.session import Session
 
 __all__ = ["DELAYS", "ControlPanel"]
@@ -148,7 +146,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.k_spin = QtWidgets.QSpinBox(objectName="kSpinBox")
         self.k_spin.setRange(1, MAX_COMPONENTS)
         self.k_spin.setKeyboardTracking(False)
-        self.k_spin.setToolTip("Number of components K of the mixture (1 to 10)")
+        self.k_spin.setToolTip(f"Number of components K of the mixture (1 to {MAX_COMPONENTS})")
         self.cov_combo = QtWidgets.QComboBox(objectName="covTypeCombo")
         self.cov_combo.addItems(list(COV_TYPES))
         self.cov_combo.setToolTip(
@@ -159,7 +157,7 @@ class ControlPanel(QtWidgets.QWidget):
             self.init_combo.addItem(INIT_LABELS.get(m, m), m)
         self.init_combo.setToolTip("How the starting mixture is chosen")
         self.seed_spin = QtWidgets.QSpinBox(objectName="seedSpinBox")
-        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setRange(0, SEED_MAX)
         self.seed_spin.setKeyboardTracking(False)
         self.seed_spin.setToolTip("Seed of the initialisation: same seed, same start")
         form.addRow("K", self.k_spin)
@@ -179,7 +177,7 @@ class ControlPanel(QtWidgets.QWidget):
             validator.setNotation(QtGui.QDoubleValidator.Notation.ScientificNotation)
             edit.setValidator(validator)
         self.max_iter_spin = QtWidgets.QSpinBox(objectName="maxIterSpinBox")
-        self.max_iter_spin.setRange(1, 100_000)
+        self.max_iter_spin.setRange(1, MAX_ITER_MAX)
         self.max_iter_spin.setKeyboardTracking(False)
         self.max_iter_spin.setToolTip("A run stops after this many iterations")
         form2.addRow("reg_covar", self.reg_edit)

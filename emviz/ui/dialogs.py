@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 
 from emviz.core.datasets import PRESETS
+from emviz.core.settings import MAX_COMPONENTS, SEED_MAX
 
 __all__ = ["ColumnDialog", "GenerateDialog"]
 
@@ -67,9 +68,9 @@ class GenerateDialog(QtWidgets.QDialog):
         self.n_spin.setValue(500)
         self.n_spin.setSingleStep(100)
         self.seed_spin = QtWidgets.QSpinBox(objectName="dataSeedSpinBox")
-        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setRange(0, SEED_MAX)
         self.k_spin = QtWidgets.QSpinBox(objectName="trueKSpinBox")
-        self.k_spin.setRange(1, 10)
+        self.k_spin.setRange(1, MAX_COMPONENTS)
         self.k_spin.setValue(3)
         layout.addRow("Preset:", self.preset_combo)
         layout.addRow(self.description)

@@ -40,7 +40,7 @@ from emviz.ui.loglik_view import LoglikView
 from emviz.ui.param_table import ParamTable, RespView
 from emviz.ui.remembered import last_folder, remember_folder
 from emviz.ui.scatter_view import ScatterView
-from emviz.ui.style import BASE_POINT_SIZE
+from emviz.ui.style import BASE_POINT_SIZE, configure_pyqtgraph
 
 __all__ = ["FEATURES", "MainWindow"]
 
@@ -657,3 +657,18 @@ def _local_file(mime: QtCore.QMimeData) -> str | None:
         if url.isLocalFile():
             return url.toLocalFile()
     return None
+
+
+def build_window(k: int = 2, cov_type: str = "full", init: str = "kmeans++", seed: int = 0):
+    """An empty main window whose session starts with these settings (no data yet).
+
+    A QApplication must exist.  The settings go through
+    :meth:`Session.update_settings` (the one rule of :mod:`emviz.core.settings`).
+    Used by :func:`emviz.cli.create_main_window` and by the headless ``emviz export``.
+    """
+    configure_pyqtgraph()
+    session = Session()
+    session.update_settings(n_components=k, cov_type=cov_type, init=init, seed=seed)
+    window = MainWindow(session)
+    session.setParent(window)
+    return window

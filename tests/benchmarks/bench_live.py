@@ -83,7 +83,7 @@ import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# The application's own start-up setting (emviz.app sets it before numpy loads).
+# The application's own start-up setting (emviz.cli sets it before numpy loads).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
@@ -246,7 +246,7 @@ def headless_rate(session, n_half_steps: int) -> float:
 
 
 def open_window(X: np.ndarray, n_half_steps: int):
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     window = create_main_window([])
     window.resize(1500, 950)

@@ -40,7 +40,7 @@ def make_points(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def bench(n: int, repeats: int) -> dict[str, list[float]]:
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     window = create_main_window([])
     window.resize(1500, 950)

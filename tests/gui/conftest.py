@@ -44,7 +44,7 @@ def _dangling_qthreads(monkeypatch, qtbot, request):
 @pytest.fixture
 def window(qtbot, _dangling_qthreads):
     """The main window as ``emviz`` opens it (Old Faithful, K = 2), shown offscreen."""
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     win = create_main_window([])
     qtbot.addWidget(win)

@@ -117,7 +117,7 @@ def test_saved_session_reopens_to_the_same_history(qtbot, win, tmp_path):
     assert win.history_slider.value() == 5
 
     # And from the command line, in a new window.
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     other = create_main_window([str(path)])
     qtbot.addWidget(other)
@@ -374,7 +374,7 @@ def test_theme_switch_changes_backgrounds_and_keeps_the_palette_readable(qtbot, 
 
 
 def test_settings_persist_across_two_windows(qtbot, tmp_path, _settings_file):
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
     from emviz.ui.remembered import last_folder, remember_folder
 
     first = equip(create_main_window([]))

@@ -19,7 +19,7 @@ RTOL = 1e-9
 @pytest.fixture
 def win(qtbot, _dangling_qthreads):
     """The main window (Old Faithful, K = 2) with Inside EM installed and its docks shown."""
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     window = create_main_window([])
     qtbot.addWidget(window)

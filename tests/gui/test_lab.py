@@ -18,7 +18,7 @@ from emviz.ui.start_editor import N_STD
 
 @pytest.fixture
 def lab_window(qtbot, _dangling_qthreads):
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     win = create_main_window([])
     qtbot.addWidget(win)
@@ -234,7 +234,7 @@ def test_restarts_run_on_a_worker_while_the_window_stays_usable(qtbot, lab_windo
 
 
 def test_closing_the_window_mid_run_stops_the_worker(qtbot, _dangling_qthreads):
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     win = create_main_window(["--k", "3"])
     qtbot.addWidget(win)

@@ -613,7 +613,7 @@ def test_large_data_run(qtbot, fast):
 
 
 def test_command_line_options(qtbot):
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     win = create_main_window(
         [
@@ -640,7 +640,7 @@ def test_command_line_options(qtbot):
 
 
 def test_command_line_file(qtbot, tmp_path):
-    from emviz.app import create_main_window
+    from emviz.cli import create_main_window
 
     path = tmp_path / "pts.csv"
     path.write_text("u,v\n" + "\n".join(f"{i},{(i * 3) % 5}" for i in range(10)))
@@ -661,7 +661,7 @@ def test_help_exits_before_qt():
 
 @pytest.mark.parametrize("argv", [["--k", "11"], ["--cov-type", "round"]])
 def test_bad_options_exit_with_usage(argv):
-    from emviz.app import main
+    from emviz.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(argv)
