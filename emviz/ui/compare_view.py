@@ -36,8 +36,10 @@ ALGORITHMS = {
     "hard": ("hard (classification) EM", QtCore.Qt.PenStyle.DashLine, "s"),
     "kmeans": ("k-means", QtCore.Qt.PenStyle.DotLine, "t"),
 }
-#: Up to this many points the paths are computed in the GUI thread.
-SYNC_LIMIT = 5000
+#: Up to this much work (points x max_iter, the bound on each path's cost) the
+#: paths are computed in the GUI thread; beyond it, on a worker. With tol = 0 a
+#: path runs all of max_iter, so the number of points alone is no bound.
+SYNC_WORK = 5000 * 500
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,7 +240,7 @@ class CompareView(QtWidgets.QWidget):
         self._key = key
         data = s.data
         kwargs = dict(reg_covar=st.reg_covar, tol=st.tol, max_iter=st.max_iter)
-        if data.n_samples <= SYNC_LIMIT:
+        if data.n_samples * st.max_iter <= SYNC_WORK:
             self.task.cancel()
             try:
                 paths = compute_paths(data, start, **kwargs)

@@ -530,6 +530,19 @@ def test_compare_on_large_data_runs_on_a_worker(qtbot, lab_window):
     qtbot.waitUntil(lambda: not lab.live_threads, timeout=5000)
 
 
+def test_compare_with_a_long_max_iter_runs_on_a_worker(qtbot, lab_window):
+    # With tol = 0 every path runs max_iter iterations: 3 x 100,000 on 272
+    # points froze the window for minutes when computed on the GUI thread.
+    win, lab = lab_window
+    s, cv = win.session, lab.compare
+    assert s.update_settings(tol=0.0, max_iter=100_000)
+    cv.set_enabled(True)
+    assert cv.task.running and cv.paths is None
+    assert "worker thread" in cv.label.text()
+    cv.set_enabled(False)
+    qtbot.waitUntil(lambda: not lab.live_threads, timeout=10000)
+
+
 # ----------------------------------------------------------------------------------------------
 # Missing-values mode
 
