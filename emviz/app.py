@@ -40,7 +40,7 @@ def open_start(window, file: str | None = None, dataset: str | None = None) -> b
     session = window.session
     loaded = False
     if file and str(file).lower().endswith(".emviz"):
-        from emviz.ui.session_io import open_session
+        from emviz.ui.files.session_io import open_session
 
         loaded = open_session(window, file)
     elif file:
@@ -62,9 +62,9 @@ def open_start(window, file: str | None = None, dataset: str | None = None) -> b
 
 def _background_jobs(window) -> list:
     """The openings still running in the background: a session replay, a large data file."""
-    from emviz.ui.session_io import session_opener
+    from emviz.ui.files.session_io import session_opener
 
-    # A large data file loads on a worker thread (emviz.ui.loading.AsyncLoad).
+    # A large data file loads on a worker thread (emviz.ui.files.loading.AsyncLoad).
     jobs = [session_opener(window), getattr(window, "_async_load", None)]
     return [job for job in jobs if job is not None and job.running]
 

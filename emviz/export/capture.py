@@ -18,7 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtSvg import QSvgGenerator
 
 from emviz.export.writers import ExportCancelled
-from emviz.ui.points import LEVELS
+from emviz.ui.views.points import LEVELS
 
 __all__ = [
     "capture_frames",

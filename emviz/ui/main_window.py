@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
@@ -22,7 +23,7 @@ from emviz.core.datasets import DATASETS
 from emviz.runs.pacing import RedrawThrottle
 from emviz.runs.tasks import shutdown_tasks
 from emviz.session import Session
-from emviz.ui import classroom, inside_em, lab, missing_view, session_io
+from emviz.ui import classroom, inside_em, lab, missing
 from emviz.ui.actions import (
     ACTIONS,
     MENU_LAYOUT,
@@ -33,14 +34,15 @@ from emviz.ui.actions import (
     run_label,
     set_tip,
 )
-from emviz.ui.controls import ControlPanel
-from emviz.ui.dialogs import ColumnDialog, GenerateDialog
 from emviz.ui.docks import stack_right_docks
-from emviz.ui.loglik_view import LoglikView
-from emviz.ui.param_table import ParamTable, RespView
+from emviz.ui.files import session_io
 from emviz.ui.remembered import last_folder, remember_folder
-from emviz.ui.scatter_view import ScatterView
-from emviz.ui.style import BASE_POINT_SIZE, configure_pyqtgraph
+from emviz.ui.views.controls import ControlPanel
+from emviz.ui.views.dialogs import ColumnDialog, GenerateDialog
+from emviz.ui.views.loglik_view import LoglikView
+from emviz.ui.views.param_table import ParamTable, RespView
+from emviz.ui.views.scatter_view import ScatterView
+from emviz.ui.views.style import BASE_POINT_SIZE, configure_pyqtgraph
 
 __all__ = ["FEATURES", "MainWindow"]
 
@@ -52,7 +54,7 @@ __all__ = ["FEATURES", "MainWindow"]
 #: then styles every plot in the remembered theme), and ``shutdown()``,
 #: called once by :meth:`MainWindow.shutdown`.
 FEATURES: tuple[tuple[str, Callable[[MainWindow], object]], ...] = (
-    ("missing_overlay", missing_view.install),
+    ("missing_overlay", missing.install),
     ("inside_em", inside_em.install),
     ("lab", lab.install),
     ("session_io", session_io.install),
@@ -440,8 +442,12 @@ class MainWindow(QtWidgets.QMainWindow):
         X = self.session.X
         if X is None or len(X) < 2:
             return
-        span = X.max(axis=0) - X.min(axis=0)
-        ratio = float(span.max() / span.min()) if span.min() > 0 else float("inf")
+        # NaN marks a missing coordinate (missing-values mode): the ranges are
+        # those of the values observed.
+        span = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
+        if not span.min() > 0:
+            return  # a constant coordinate: either choice draws a line
+        ratio = float(span.max() / span.min())
         equal = bool(ratio <= ASPECT_RATIO_LIMIT)
         self.actions_by_key["aspect"].setChecked(equal)
         if not equal:
@@ -513,7 +519,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     return False
         if _file_size(path) > ASYNC_LOAD_BYTES:
             # A large file loads on a worker thread, with progress and Cancel.
-            from emviz.ui.loading import load_file_async
+            from emviz.ui.files.loading import load_file_async
 
             self._async_load = load_file_async(self, str(path), columns)
             return True

@@ -169,8 +169,8 @@ def instrument() -> None:
     import pyqtgraph as pg
 
     from emviz.runs.pacing import RedrawThrottle
-    from emviz.ui.points import PointCloudItem
-    from emviz.ui.scatter_view import ScatterView
+    from emviz.ui.views.points import PointCloudItem
+    from emviz.ui.views.scatter_view import ScatterView
 
     fire = RedrawThrottle._fire
 

@@ -8,8 +8,8 @@ from PySide6 import QtCore, QtGui
 
 from emviz.core import Mixture
 from emviz.core.em import Snapshot
-from emviz.ui.axes import compact_tick_strings
-from emviz.ui.loglik_view import LoglikView
+from emviz.ui.views.axes import compact_tick_strings
+from emviz.ui.views.loglik_view import LoglikView
 
 
 @pytest.mark.parametrize(

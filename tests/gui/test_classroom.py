@@ -13,7 +13,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from emviz.ui import palette as pal
+from emviz.ui.views import palette as pal
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +27,8 @@ def _settings_file(tmp_path, monkeypatch):
 def equip(window):
     """The classroom, session and export features (every window has them: FEATURES)."""
     from emviz import export
-    from emviz.ui import classroom, session_io
+    from emviz.ui import classroom
+    from emviz.ui.files import session_io
 
     for attr, module in (
         ("classroom", classroom),

@@ -42,7 +42,7 @@ class Probe:
 
 def make_window(qtbot, features=FEATURES) -> MainWindow:
     from emviz.session import Session
-    from emviz.ui.style import configure_pyqtgraph
+    from emviz.ui.views.style import configure_pyqtgraph
 
     configure_pyqtgraph()
     window = MainWindow(Session(), features=features)

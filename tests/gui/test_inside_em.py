@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from emviz.core.bound import bound_terms
 from emviz.core.em import aic, bic, e_step, iterate_em, m_step
 from emviz.core.restarts import run_restarts
-from emviz.ui.density import mixture_density
 from emviz.ui.inside_em import install
+from emviz.ui.inside_em.density import mixture_density
 
 RTOL = 1e-9
 
@@ -275,7 +275,7 @@ def test_formulas_e_step_for_the_selected_point(win):
 
 
 def test_formula_numbers_parse_back():
-    from emviz.ui.formulas_view import fmt, parse_number
+    from emviz.ui.inside_em.formulas_view import fmt, parse_number
 
     for v in (0.0, 1.0, -3.25, 12345.678, 1.23456e-7, -9.87e12, 0.5):
         text = fmt(v).replace("<sup>", "").replace("</sup>", "")

@@ -11,9 +11,9 @@ from emviz.core.em import log_likelihood
 from emviz.core.matching import same_solution
 from emviz.core.mixture import Mixture
 from emviz.core.restarts import RestartRun, RestartsResult, group_maxima
-from emviz.ui.compare_view import ALGORITHMS
 from emviz.ui.lab import install
-from emviz.ui.start_editor import N_STD
+from emviz.ui.lab.compare_view import ALGORITHMS
+from emviz.ui.lab.start_editor import N_STD
 
 
 @pytest.fixture

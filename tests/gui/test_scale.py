@@ -9,9 +9,10 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore
 
-from emviz.ui import loading, points
-from emviz.ui.palette import PALETTE
-from emviz.ui.points import PointCloudItem
+from emviz.ui.files import loading
+from emviz.ui.views import points
+from emviz.ui.views.palette import PALETTE
+from emviz.ui.views.points import PointCloudItem
 
 
 def _two_clusters(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -288,7 +289,7 @@ def _above_top_pixels(window, k: int, offsets_px) -> list[np.ndarray]:
 def test_ellipses_get_a_dark_casing_on_dense_clouds(qtbot, window, n):
     """Drawn in its points' colour over a dense cloud of them, a bare ellipse
     vanished; above DENSE_POINTS points each gets a dark casing beneath it."""
-    from emviz.ui.scatter_view import DENSE_POINTS
+    from emviz.ui.views.scatter_view import DENSE_POINTS
 
     s = window.session
     X, _ = _two_clusters(n, seed=2)

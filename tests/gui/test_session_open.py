@@ -127,7 +127,7 @@ def test_apply_session_file_checks_settings_of_a_hand_built_session(window, tmp_
     import dataclasses
 
     from emviz.core.session_file import load_session
-    from emviz.ui.session_io import apply_session_file
+    from emviz.ui.files.session_io import apply_session_file
 
     sf = load_session(write(tmp_path, session_doc()))
     bad = dataclasses.replace(sf, settings={**sf.settings, "seed": 2**40})
@@ -178,7 +178,7 @@ def long_session(tmp_path: Path, n_half_steps: int = 3000) -> Path:
 @pytest.fixture
 def background(monkeypatch):
     """Every replay goes to the background task (as one of 100,000 half-steps would)."""
-    from emviz.ui import session_io
+    from emviz.ui.files import session_io
 
     monkeypatch.setattr(session_io, "ASYNC_REPLAY_WORK", 0)
     monkeypatch.setattr(session_io, "_SHOW_AFTER_MS", 0)

@@ -11,9 +11,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
 from emviz.core.geometry import ellipse_points
-from emviz.ui.controls import DELAYS
-from emviz.ui.points import quantize
-from emviz.ui.scatter_view import _HARD_CODES, N_STDS
+from emviz.ui.views.controls import DELAYS
+from emviz.ui.views.points import quantize
+from emviz.ui.views.scatter_view import _HARD_CODES, N_STDS
 
 NAMES = (
     "eStepButton",
@@ -567,7 +567,7 @@ def test_generate_and_datasets_menu(qtbot, window):
 
 
 def test_generate_dialog_values(qtbot, window):
-    from emviz.ui.dialogs import GenerateDialog
+    from emviz.ui.views.dialogs import GenerateDialog
 
     dialog = GenerateDialog(window)
     qtbot.addWidget(dialog)
@@ -669,7 +669,7 @@ def test_bad_options_exit_with_usage(argv):
 
 
 def test_the_loglik_x_range_grows_in_steps_during_a_run_and_fits_at_rest(window, qtbot):
-    from emviz.ui.loglik_view import _x_limit
+    from emviz.ui.views.loglik_view import _x_limit
 
     assert _x_limit(13, running=True) == 19.5  # steps of 10, 20, 50, 100, ... during a run
     assert _x_limit(21, running=True) == 49.5
@@ -689,7 +689,7 @@ def test_the_loglik_x_range_grows_in_steps_during_a_run_and_fits_at_rest(window,
 
 
 def test_the_loglik_y_range_changes_only_when_the_curve_leaves_it_during_a_run(window, qtbot):
-    from emviz.ui.loglik_view import _y_range
+    from emviz.ui.views.loglik_view import _y_range
 
     assert _y_range(-10.0, -5.0, [-11.0, -4.0]) is None  # inside: kept
     low, high = _y_range(-10.0, -3.0, [-11.0, -4.0])  # above: room to grow upwards
@@ -727,7 +727,7 @@ def test_the_loglik_y_range_changes_only_when_the_curve_leaves_it_during_a_run(w
 
 
 def test_loglik_plot_follows_the_history_and_drops_markers_on_long_runs(window, monkeypatch):
-    from emviz.ui import loglik_view
+    from emviz.ui.views import loglik_view
 
     s = window.session
     view = window.loglik
@@ -873,7 +873,7 @@ def test_parameter_table_numbers_fit_their_columns(qtbot, window, scale):
 
 def test_a_narrow_parameter_table_scrolls_rather_than_cut_numbers(qtbot, window):
     # With a panel docked beside the plots the table had 38-pixel columns.
-    from emviz.ui.param_table import ParamTable
+    from emviz.ui.views.param_table import ParamTable
 
     s = window.session
     s.update_settings(n_components=3)
@@ -938,7 +938,7 @@ def test_the_column_dialog_offers_a_bundled_data_sets_own_columns(qtbot):
     # separate the species; the bundled data set is meant for the petal's.
     from emviz.core.io import numeric_columns
     from emviz.core.resources import resource_path
-    from emviz.ui.dialogs import ColumnDialog
+    from emviz.ui.views.dialogs import ColumnDialog
 
     names = numeric_columns(resource_path("datasets", "iris.csv"))
     assert names[:2] == ("sepal_length_cm", "sepal_width_cm")

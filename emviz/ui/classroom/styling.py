@@ -11,9 +11,9 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
-from emviz.ui import palette as _palette
 from emviz.ui.classroom.themes import THEMES
-from emviz.ui.style import BASE_POINT_SIZE
+from emviz.ui.views import palette as _palette
+from emviz.ui.views.style import BASE_POINT_SIZE
 
 __all__ = ["PRESENTATION_POINT_SIZE", "PRESENTATION_SCALE", "PlotStyler"]
 
@@ -151,7 +151,7 @@ class PlotStyler:
 
     def restyle_points(self, big: bool) -> None:
         """The points' diameter for the number of points, larger if ``big``."""
-        from emviz.ui.scatter_view import point_diameter
+        from emviz.ui.views.scatter_view import point_diameter
 
         n = self.window.session.n_samples
         d = point_diameter(n)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtGui, QtWidgets
 
-from emviz.ui import palette as _palette
+from emviz.ui.views import palette as _palette
 
 __all__ = ["THEMES", "apply_global_theme", "dark_qpalette"]
 
@@ -28,8 +28,8 @@ _light_app: tuple[QtGui.QPalette, str] | None = None
 
 def apply_global_theme(name: str) -> None:
     """The application's Qt palette and the component colours, for theme ``name``."""
-    from emviz.ui import scatter_view
-    from emviz.ui.points import quantize
+    from emviz.ui.views import scatter_view
+    from emviz.ui.views.points import quantize
 
     colours = _LIGHT_PALETTE.copy()
     if name == "dark":

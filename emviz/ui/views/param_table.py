@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 
 from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
-from emviz.ui.axes import compact_exponent
-from emviz.ui.palette import PALETTE, qcolor
-from emviz.ui.style import style_plot
+from emviz.ui.views.axes import compact_exponent
+from emviz.ui.views.palette import PALETTE, qcolor
+from emviz.ui.views.style import style_plot
 
 __all__ = ["COLUMNS", "ParamTable", "RespView"]
 

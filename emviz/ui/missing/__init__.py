@@ -15,8 +15,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from emviz.runs.pacing import RedrawThrottle
-from emviz.ui.palette import GREY, PALETTE_HEX
-from emviz.ui.style import LINE_WIDTH
+from emviz.ui.views.palette import GREY, PALETTE_HEX
+from emviz.ui.views.style import LINE_WIDTH
 
 __all__ = ["MissingOverlay", "install"]
 

@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Signal
 
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS
-from emviz.ui.palette import qcolor
+from emviz.ui.views.palette import qcolor
 
 __all__ = ["N_STD", "StartEditor", "axis_covariance", "constrain"]
 

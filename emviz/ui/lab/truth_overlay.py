@@ -20,7 +20,7 @@ from emviz.core.geometry import ellipse_points
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.runs.pacing import RedrawThrottle
-from emviz.ui.palette import qcolor
+from emviz.ui.views.palette import qcolor
 
 __all__ = ["TruthOverlay", "TruthPanel"]
 

@@ -4,12 +4,12 @@
 ``window.lab``), which adds, through the window's public handles only:
 
 - a "Lab" menu;
-- docks: Restarts (:mod:`emviz.ui.restarts_view`), Ground truth
-  (:mod:`emviz.ui.truth_overlay`), Collapse (:mod:`emviz.ui.collapse_view`)
-  and Algorithms (:mod:`emviz.ui.compare_view`), tabbed on the right,
+- docks: Restarts (:mod:`emviz.ui.lab.restarts_view`), Ground truth
+  (:mod:`emviz.ui.lab.truth_overlay`), Collapse (:mod:`emviz.ui.lab.collapse_view`)
+  and Algorithms (:mod:`emviz.ui.lab.compare_view`), tabbed on the right,
   hidden until opened from the menu;
 - overlays on ``window.scatter``: handles to edit the starting mixture
-  (:mod:`emviz.ui.start_editor`), the true ellipses, the collapse
+  (:mod:`emviz.ui.lab.start_editor`), the true ellipses, the collapse
   highlight and the three algorithms' mean paths; and the true
   log-likelihood line on ``window.loglik``.
 
@@ -23,12 +23,12 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from emviz.ui.collapse_view import CollapseView
-from emviz.ui.compare_view import CompareView
 from emviz.ui.docks import add_dock, bring_to_front
-from emviz.ui.restarts_view import RestartsPanel
-from emviz.ui.start_editor import StartEditor
-from emviz.ui.truth_overlay import TruthOverlay, TruthPanel
+from emviz.ui.lab.collapse_view import CollapseView
+from emviz.ui.lab.compare_view import CompareView
+from emviz.ui.lab.restarts_view import RestartsPanel
+from emviz.ui.lab.start_editor import StartEditor
+from emviz.ui.lab.truth_overlay import TruthOverlay, TruthPanel
 
 __all__ = ["Lab", "install"]
 

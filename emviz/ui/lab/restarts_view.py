@@ -18,8 +18,8 @@ from emviz.core.em import iterate_em
 from emviz.core.init import INIT_METHODS
 from emviz.core.restarts import RestartsResult, run_restarts
 from emviz.runs.tasks import BackgroundTask
-from emviz.ui.palette import PALETTE_HEX
-from emviz.ui.style import style_plot
+from emviz.ui.views.palette import PALETTE_HEX
+from emviz.ui.views.style import style_plot
 
 __all__ = ["RESTART_TOL", "RestartsPanel"]
 

@@ -17,7 +17,7 @@ from emviz.core.geometry import ellipse_points
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
-from emviz.ui.palette import qcolor
+from emviz.ui.views.palette import qcolor
 
 __all__ = ["AGE_BANDS", "TrailsOverlay"]
 

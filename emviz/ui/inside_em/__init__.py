@@ -3,11 +3,11 @@
 ``install(window)`` adds to the main window
 
 - three dock widgets (movable, closable, listed in an "Inside EM" menu to
-  show them again): the lower-bound view (:mod:`emviz.ui.bound_view`), the
-  formulas panel (:mod:`emviz.ui.formulas_view`) and the model choice
-  (:mod:`emviz.ui.model_choice`);
-- two overlays on the scatter plot: mean paths (:mod:`emviz.ui.trails`) and
-  the mixture density (:mod:`emviz.ui.density`), toggled from the same menu;
+  show them again): the lower-bound view (:mod:`emviz.ui.inside_em.bound_view`), the
+  formulas panel (:mod:`emviz.ui.inside_em.formulas_view`) and the model choice
+  (:mod:`emviz.ui.inside_em.model_choice`);
+- two overlays on the scatter plot: mean paths (:mod:`emviz.ui.inside_em.trails`) and
+  the mixture density (:mod:`emviz.ui.inside_em.density`), toggled from the same menu;
 
 and registers everything that redraws with ``window.add_views``.  The
 window keeps the returned :class:`InsideEM` as ``window.inside_em``.
@@ -18,12 +18,12 @@ from __future__ import annotations
 from PySide6 import QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
-from emviz.ui.bound_view import BoundView
-from emviz.ui.density import DensityOverlay
 from emviz.ui.docks import add_dock, bring_to_front
-from emviz.ui.formulas_view import FormulasView
-from emviz.ui.model_choice import ModelChoiceView
-from emviz.ui.trails import TrailsOverlay
+from emviz.ui.inside_em.bound_view import BoundView
+from emviz.ui.inside_em.density import DensityOverlay
+from emviz.ui.inside_em.formulas_view import FormulasView
+from emviz.ui.inside_em.model_choice import ModelChoiceView
+from emviz.ui.inside_em.trails import TrailsOverlay
 
 __all__ = ["InsideEM", "install"]
 

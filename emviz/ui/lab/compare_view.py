@@ -7,7 +7,7 @@ assignment="hard")``) and Lloyd's k-means from the start's means
 the scatter plot (solid: soft EM, dashed: hard EM, dotted: k-means, each in
 the component's colour, with a legend), and their log-likelihood curves are
 plotted side by side in a dock.  Small data are computed at once; large data
-on a worker thread (:class:`emviz.ui.restarts_view.BackgroundTask`).
+on a worker thread (:class:`emviz.ui.lab.restarts_view.BackgroundTask`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from emviz.core.kmeans import iterate_kmeans
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.runs.tasks import BackgroundTask
-from emviz.ui.palette import qcolor
-from emviz.ui.style import style_plot
+from emviz.ui.views.palette import qcolor
+from emviz.ui.views.style import style_plot
 
 __all__ = ["ALGORITHMS", "ComparePaths", "CompareView", "compute_paths"]
 

@@ -26,8 +26,8 @@ from PySide6 import QtGui, QtWidgets
 
 from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
-from emviz.ui.palette import PALETTE_HEX, qcolor
-from emviz.ui.style import BASE_POINT_SIZE
+from emviz.ui.views.palette import PALETTE_HEX, qcolor
+from emviz.ui.views.style import BASE_POINT_SIZE
 
 __all__ = ["FormulasView", "MStepNumbers", "fmt", "mstep_numbers", "parse_number"]
 

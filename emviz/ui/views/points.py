@@ -35,7 +35,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from emviz.ui.palette import GREY, PALETTE
+from emviz.ui.views.palette import GREY, PALETTE
 
 __all__ = ["ALPHA_ONE", "LEVELS", "RASTER_MIN", "PointCloudItem", "quantize"]
 

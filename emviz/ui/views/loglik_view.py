@@ -8,9 +8,9 @@ from PySide6 import QtCore, QtWidgets
 
 from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
-from emviz.ui.axes import CompactAxis
-from emviz.ui.series import PHASE_CODES, SnapshotSeries
-from emviz.ui.style import LINE_WIDTH, style_plot
+from emviz.ui.views.axes import CompactAxis
+from emviz.ui.views.series import PHASE_CODES, SnapshotSeries
+from emviz.ui.views.style import LINE_WIDTH, style_plot
 
 __all__ = ["LoglikView", "MAX_MARKERS"]
 

@@ -11,9 +11,9 @@ from emviz.core.geometry import ellipses_points
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
-from emviz.ui.palette import GREY, PALETTE, blend, qcolor
-from emviz.ui.points import PointCloudItem, quantize
-from emviz.ui.style import LINE_WIDTH, set_axis_labels, style_plot
+from emviz.ui.views.palette import GREY, PALETTE, blend, qcolor
+from emviz.ui.views.points import PointCloudItem, quantize
+from emviz.ui.views.style import LINE_WIDTH, set_axis_labels, style_plot
 
 __all__ = ["N_STDS", "ScatterView"]
 

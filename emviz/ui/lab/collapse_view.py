@@ -26,8 +26,8 @@ from emviz.core.geometry import ellipse_points
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.runs.pacing import RedrawThrottle
-from emviz.ui.palette import qcolor
-from emviz.ui.style import LINE_WIDTH, style_plot
+from emviz.ui.views.palette import qcolor
+from emviz.ui.views.style import LINE_WIDTH, style_plot
 
 __all__ = ["CollapseView", "held_points", "reinitialised"]
 

@@ -28,7 +28,7 @@ from emviz.core.restarts import run_restarts
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.runs.tasks import BackgroundTask
 from emviz.session import Session
-from emviz.ui.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
+from emviz.ui.views.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
 
 __all__ = ["KResult", "ModelChoiceView", "model_choice_job"]
 

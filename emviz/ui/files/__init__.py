@@ -1,0 +1,1 @@
+"""Opening files off the GUI thread and saving and opening .emviz sessions."""
