@@ -192,7 +192,10 @@ class Session(RunIntents, QObject):
             the previous data and history are then untouched.
         """
         raw = _raw_points(X)
-        data, settings, mixture = self._fit_start(raw)
+        try:
+            data, settings, mixture = self._fit_start(raw)
+        except EmvizError as exc:  # say which data set, in the columns' own names
+            raise EmvizError(_located(str(exc), name, columns)) from None
         self._stop_runs()
         self.X_raw = raw
         self.data_name = name
@@ -621,3 +624,11 @@ def _raw_points(X: object) -> np.ndarray:
         raise EmvizError("no points")
     raw.setflags(write=False)
     return raw
+
+
+def _located(message: str, name: str, columns: tuple[str, str]) -> str:
+    """``message`` about the points ``X``, said of the data set ``name`` and its columns."""
+    for i, column in enumerate(columns[:2]):
+        message = message.replace(f"column {i} ({'xy'[i]}) of X", f"column {column!r}")
+    message = message.replace("the points of X", "the points")
+    return f"{name}: {message}" if name else message

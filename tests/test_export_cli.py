@@ -242,3 +242,15 @@ def test_export_cli_mp4_without_the_video_extra_says_what_to_install(tmp_path):
     assert out.returncode == 1
     assert "pip install 'emviz[video]'" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "run.mp4").exists()
+
+
+def test_export_of_data_no_fit_can_use_is_a_message_not_a_traceback(tmp_path):
+    # The file reads fine, but its values are beyond what the fit computes
+    # with: the export printed a traceback of the EmvizError raised then.
+    data = tmp_path / "huge.csv"
+    data.write_text("a,b\n1e308,1e308\n-1e308,-1e308\n1,2\n3,4\n")
+    result = run_cli("--data", str(data), "--out", str(tmp_path / "x.png"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "huge.csv: column 'a' has values as large as 1e+308" in result.stderr
+    assert not (tmp_path / "x.png").exists()

@@ -211,11 +211,14 @@ def main_export(argv: Sequence[str] | None = None) -> int:
             window.classroom.set_presentation(True, full_screen=False)
         ok = True
         if sf is not None:
-            from emviz.ui.session_io import apply_session_file
+            from emviz.ui.files.session_io import apply_session_file
 
             ok = apply_session_file(window, sf, with_history=False)
         elif loaded is not None:
-            session.load_points(loaded.X, Path(loaded.path).name, loaded.columns)
+            try:
+                session.load_points(loaded.X, Path(loaded.path).name, loaded.columns)
+            except ValueError as exc:  # points no fit can use (out of range, say)
+                return _fail(str(exc))
         else:
             ok = session.load_dataset(args.dataset)
         if not ok or not session.history:

@@ -89,7 +89,7 @@ def test_the_lower_bound_view_says_why_it_is_empty(window):
     s.step()
     view = window.inside_em.bound_view if hasattr(window.inside_em, "bound_view") else None
     if view is None:
-        from emviz.ui.bound_view import BoundView
+        from emviz.ui.inside_em.bound_view import BoundView
 
         view = window.findChild(BoundView)
     window.flush()
@@ -143,3 +143,26 @@ def test_data_at_extreme_scales_are_refused_with_a_message(window, tmp_path):
         assert not s.load_file(offset, ("a", "b"))
         assert "subtract an offset" in errors[-1]
         assert s.step_iteration() and np.isfinite(s.current.log_likelihood)
+
+
+def test_data_no_fit_can_use_is_reported_with_the_file_and_column(window, tmp_path):
+    path = tmp_path / "tiny.csv"
+    path.write_text("width,height\n" + "".join(f"{i}e-320,{i}e-320\n" for i in range(1, 9)))
+    errors = []
+    window.session.error.connect(errors.append)
+    assert not window.session.load_file(path, ("width", "height"))
+    assert errors[-1].startswith("tiny.csv: the points spread over only")
+    path.write_text("width,height\n1e308,1\n-1e308,2\n3,4\n")
+    assert not window.session.load_file(path, ("width", "height"))
+    assert errors[-1].startswith("tiny.csv: column 'width' has values as large as 1e+308")
+
+
+def test_axis_scales_are_chosen_from_the_observed_values(window):
+    # With NaN cells the span was NaN and the status bar said the ranges
+    # "differ inf-fold"; Old Faithful's observed ranges differ 15-fold.
+    messages = []
+    window.statusBar().messageChanged.connect(messages.append)
+    window.session.load_dataset("old_faithful_holes")
+    window.session.set_treat_missing(True)
+    assert any("differ 15-fold" in m for m in messages), messages
+    assert not any("inf-fold" in m for m in messages)
