@@ -23,6 +23,7 @@ __all__ = [
     "INIT_METHODS",
     "MAX_COMPONENTS",
     "MAX_ITER_MAX",
+    "REG_COVAR_MAX",
     "ORGANIZATION",
     "PHASES",
     "REINIT_FIELDS",
@@ -49,6 +50,12 @@ SEED_MAX = 2**31 - 1
 #: The most EM iterations one run may take. A run stops at this bound even
 #: with tol = 0; the history of a run is 2 * max_iter + 1 half-steps.
 MAX_ITER_MAX = 100_000
+
+#: The largest reg_covar. It is relative to the data's variance (the floor of
+#: every covariance eigenvalue is reg_covar times the mean per-axis variance):
+#: 1 already makes each component as wide as the whole data set, and a floor
+#: far beyond that overflows to infinity.
+REG_COVAR_MAX = 1e3
 
 #: The half-steps of a history: the start, then E and M in turn.
 PHASES = ("init", "E", "M")
@@ -153,7 +160,7 @@ def _integer(field: str, label: str, value: object, low: int, high: int) -> int:
     return value
 
 
-def _number(field: str, value: object) -> float:
+def _number(field: str, value: object, high: float = math.inf) -> float:
     reason = f"must be a non-negative finite number; got {_short(value)}"
     if isinstance(value, bool):
         raise SettingsError(field, field, reason, reason)
@@ -162,6 +169,9 @@ def _number(field: str, value: object) -> float:
     except (TypeError, ValueError, OverflowError):
         raise SettingsError(field, field, reason, reason) from None
     if not math.isfinite(x) or x < 0:
+        raise SettingsError(field, field, reason, reason)
+    if x > high:
+        reason = f"must be at most {high:g}; got {_short(value)}"
         raise SettingsError(field, field, reason, reason)
     return x
 
@@ -216,7 +226,7 @@ def check_settings(settings: Settings, n_samples: int | None = None) -> Settings
     _choice("cov_type", "covariance type", settings.cov_type, COV_TYPES)
     _choice("init", "initialisation", settings.init, INIT_METHODS)
     seed = _integer("seed", "the seed", settings.seed, 0, SEED_MAX)
-    reg_covar = _number("reg_covar", settings.reg_covar)
+    reg_covar = _number("reg_covar", settings.reg_covar, REG_COVAR_MAX)
     tol = _number("tol", settings.tol)
     max_iter = _integer("max_iter", "max_iter", settings.max_iter, 1, MAX_ITER_MAX)
     return replace(

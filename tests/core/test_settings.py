@@ -33,6 +33,9 @@ from emviz.core.settings import (
         ({"tol": -1e-3}, "tol", "tol must be a non-negative finite number", "non-negative"),
         ({"tol": float("nan")}, "tol", "tol must be a non-negative finite", "finite"),
         ({"reg_covar": 10**400}, "reg_covar", "reg_covar must be a non-negative", "finite"),
+        # A floor of 1e308 data variances overflowed: infinite covariances in
+        # the M-step formulas and NaN in Lab > Collapse > re-seed.
+        ({"reg_covar": 1e308}, "reg_covar", "reg_covar must be at most 1000", "at most 1000"),
         ({"cov_type": "round"}, "cov_type", "unknown covariance type 'round'", "must be one of"),
         ({"init": "magic"}, "init", "unknown initialisation 'magic'", "must be one of kmeans++"),
     ],

@@ -616,3 +616,19 @@ def test_ground_truth_and_restarts_in_missing_values_mode(qtbot, lab_window):
     win.flush()
     s.step_iteration()
     win.flush()
+
+
+def test_a_huge_reg_covar_is_refused_and_reseed_keeps_working(qtbot, lab_window):
+    # reg_covar = 1e308 was taken from the text field: its floor overflowed to
+    # infinity, and re-seed then raised "invalid value encountered in matmul".
+    win, lab = lab_window
+    s = win.session
+    errors = []
+    s.error.connect(errors.append)
+    edit = win.controls.reg_edit
+    edit.setText("1e308")
+    edit.editingFinished.emit()
+    assert s.settings.reg_covar == 1e-6
+    assert "reg_covar must be at most 1000" in errors[-1]
+    assert lab.collapse.reinitialise(0)
+    assert s.step_iteration() and np.isfinite(s.current.log_likelihood)
