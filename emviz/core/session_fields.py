@@ -10,6 +10,7 @@ Free text (the note, the source, the column names) is bounded, so that a
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -179,15 +180,39 @@ def check_text(field: str, value: object, limit: int, *, optional: bool = False)
         raise FieldError(field, f"is too long ({len(value)} characters; at most {limit})")
 
 
-def checked_points(points: object) -> np.ndarray:
-    """The points of ``data.points`` as a read-only array of shape (n_samples, 2)."""
+def checked_points(points: object, *, missing: bool = False) -> np.ndarray:
+    """The points of ``data.points`` as a read-only array of shape (n_samples, 2).
+
+    With ``missing`` (the session treats missing values with EM) a coordinate
+    may be ``null``, read as NaN; a point needs at least one coordinate.
+    """
     if not isinstance(points, list):
         raise FieldError("data.points", f"must be a list of [x, y]; got {type_name(points)}")
     for i, p in enumerate(points):
-        if not isinstance(p, list) or len(p) != 2 or not all(_is_number(v) for v in p):
-            raise FieldError(
-                f"data.points[{i}]", f"must be [x, y] with two numbers; got {_short(p)}"
-            )
+        if (
+            not isinstance(p, list)
+            or len(p) != 2
+            or not all(_is_number(v) or (missing and v is None) for v in p)
+            or p == [None, None]
+        ):
+            what = "at least one number and null for a missing one" if missing else "two numbers"
+            raise FieldError(f"data.points[{i}]", f"must be [x, y] with {what}; got {_short(p)}")
+    if missing:
+        points = [[math.nan if v is None else v for v in p] for p in points]
+        try:
+            X = np.array(points, dtype=np.float64).reshape(-1, 2)
+        except OverflowError:
+            X = None
+        if X is not None:
+            observed = ~np.isnan(X)
+            if not np.isfinite(X[observed]).all():
+                row = int(np.argwhere(observed & ~np.isfinite(X))[0][0])
+                raise FieldError(f"data.points[{row}]", "holds infinity")
+            X.setflags(write=False)
+            return X
+        i = next(i for i, p in enumerate(points) if not _fits_float(p))
+        too_large = f"holds a number too large for a float; got {_short(points[i])}"
+        raise FieldError(f"data.points[{i}]", too_large)
     try:
         X = check_points(np.array(points, dtype=np.float64).reshape(-1, 2), "data.points")
     except EmvizError as exc:

@@ -136,6 +136,9 @@ class SessionFile:
         The format version of the file.
     path : str or None
         The file it was read from.
+    treat_missing : bool
+        Rows with a missing coordinate (NaN in ``X``) are used by EM, the
+        missing coordinate integrated out (``data.treat_missing`` in the file).
     """
 
     X: np.ndarray
@@ -148,6 +151,7 @@ class SessionFile:
     note: str | None = None
     version: int = VERSION
     path: str | None = None
+    treat_missing: bool = False
 
     def settings_dict(self) -> dict[str, Any]:
         """A fresh copy of :attr:`settings`."""
@@ -230,9 +234,13 @@ def session_text(
     columns: Sequence[str] = ("x", "y"),
     source: str = "",
     note: str | None = None,
+    treat_missing: bool = False,
 ) -> str:
     """The text of a session file; see :func:`save_session` for the parameters."""
-    points = check_points(X)
+    if treat_missing:
+        points = checked_points(np.asarray(X, dtype=np.float64).tolist(), missing=True)
+    else:
+        points = check_points(X)
     checked = checked_settings(_settings_mapping(settings), points)
     if not isinstance(start, Mixture):
         raise EmvizError(f"start must be a Mixture; got {type(start).__name__}")
@@ -253,8 +261,15 @@ def session_text(
     if note is not None:
         doc["note"] = note
     # The points last: everything a reader wants to see is at the top.
-    doc["data"] = {"columns": list(cols), "source": source, "points": points.tolist()}
+    doc["data"] = {"columns": list(cols), "source": source, "points": _point_list(points)}
+    if treat_missing:
+        doc["data"]["treat_missing"] = True
     return _dumps(doc) + "\n"
+
+
+def _point_list(points: np.ndarray) -> list[list[float | None]]:
+    """The points as JSON lists, a missing coordinate (NaN) as null."""
+    return [[None if math.isnan(v) else v for v in row] for row in points.tolist()]
 
 
 def save_session(
@@ -268,6 +283,7 @@ def save_session(
     columns: Sequence[str] = ("x", "y"),
     source: str = "",
     note: str | None = None,
+    treat_missing: bool = False,
 ) -> Path:
     """Write a session file, atomically.
 
@@ -297,6 +313,9 @@ def save_session(
         Where the points came from.
     note : str, optional
         Free text kept in the file.
+    treat_missing : bool
+        Rows with a missing coordinate (NaN in ``X``) are used by EM; the file
+        stores the missing coordinate as null.
 
     Returns
     -------
@@ -319,6 +338,7 @@ def save_session(
         columns=columns,
         source=source,
         note=note,
+        treat_missing=treat_missing,
     )
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
@@ -401,7 +421,12 @@ def _check_document(doc: Any, path: str) -> SessionFile:
         data = require(doc, "data", "")
         if not isinstance(data, dict):
             raise FieldError("data", f"must be an object; got {type_name(data)}")
-        X = checked_points(require(data, "points", "data."))
+        treat_missing = data.get("treat_missing", False)
+        if not isinstance(treat_missing, bool):
+            raise FieldError(
+                "data.treat_missing", f"must be true or false; got {type_name(treat_missing)}"
+            )
+        X = checked_points(require(data, "points", "data."), missing=treat_missing)
         columns = check_columns(data.get("columns", ["x", "y"]))
         source = data.get("source", "")
         check_text("data.source", source, MAX_NAME_CHARS)
@@ -427,6 +452,7 @@ def _check_document(doc: Any, path: str) -> SessionFile:
         note=note,
         version=int(version),
         path=path,
+        treat_missing=treat_missing,
     )
 
 
@@ -512,8 +538,10 @@ def replay_iter(
     should_stop: StopCheck | None = None,
 ) -> Iterator[Snapshot]:
     """Yield the history of ``session`` snapshot by snapshot; see :func:`replay`."""
-    data = prepare(session.X)
+    data = prepare(session.X, missing="marginalize" if session.treat_missing else "raise")
     kwargs = session.em_kwargs()
+    if data.marginal:
+        kwargs["bound"] = False  # the bound's terms are not computed with missing values
     wanted = session.n_half_steps + 1
     every = max(1, wanted // 200)  # about 200 progress reports, whatever the length
     produced = 0

@@ -554,3 +554,38 @@ def test_a_file_cut_anywhere_near_its_end_says_truncated(tmp_path, cut):
     path.write_text(text[: len(text) // 2 + cut])
     with pytest.raises(DataFileError, match="ends too early"):
         load_session(path)
+
+
+def test_points_with_a_missing_coordinate_round_trip_when_treat_missing(tmp_path):
+    from emviz.core.data import prepare
+
+    X = blobs().copy()
+    X[::7, 1] = np.nan
+    X[3, 0] = np.nan
+    data = prepare(X, missing="marginalize")
+    start = initialize(data, 2, seed=0)
+    s = {"n_components": 2, "cov_type": "full", "init": "kmeans++", "seed": 0}
+    s.update(reg_covar=1e-6, tol=1e-6, max_iter=500)
+    path = save_session(tmp_path / "m.emviz", X, s, start, 6, treat_missing=True)
+    doc = json.loads(path.read_text())
+    assert doc["data"]["treat_missing"] is True and doc["data"]["points"][3][0] is None
+    loaded = load_session(path)
+    assert loaded.treat_missing
+    np.testing.assert_array_equal(np.isnan(loaded.X), np.isnan(X))
+    snaps = replay(loaded)
+    direct = list(iterate_em(None, start, data=data, max_iter=3, reg_covar=1e-6, tol=1e-6))
+    np.testing.assert_allclose(
+        [a.log_likelihood for a in snaps], [b.log_likelihood for b in direct[:7]], rtol=1e-12
+    )
+    # Without treat_missing a NaN is refused on writing, and null on reading.
+    with pytest.raises(EmvizError, match="NaN"):
+        save_session(tmp_path / "n.emviz", X, s, start, 0)
+    del doc["data"]["treat_missing"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DataFileError, match=r"data.points\[0\] must be \[x, y\] with two numbers"):
+        load_session(path)
+    doc["data"]["treat_missing"] = True
+    doc["data"]["points"][5] = [None, None]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DataFileError, match=r"data.points\[5\] must be \[x, y\] with at least one"):
+        load_session(path)

@@ -253,3 +253,30 @@ def test_a_bad_long_session_is_reported_from_the_background(qtbot, window, tmp_p
         assert_unchanged(s, before)
     finally:
         monkeypatch_size.undo()
+
+
+def test_a_session_in_missing_values_mode_saves_and_reopens(window, tmp_path):
+    # Save refused with "X contains NaN" whenever EM treated missing values:
+    # the user could not keep that work at all.
+    from emviz.ui.files.session_io import open_session, save_session_file
+
+    s = window.session
+    s.load_dataset("old_faithful_holes")
+    assert s.set_treat_missing(True) and s.n_incomplete > 0
+    for _ in range(3):
+        assert s.step_iteration()
+    saved = [snap.log_likelihood for snap in s.history]
+    n_incomplete, index = s.n_incomplete, s.index
+    path = tmp_path / "holes.emviz"
+    assert save_session_file(window, path), window.errors
+    doc = json.loads(path.read_text())
+    assert doc["data"]["treat_missing"] is True
+    assert any(None in p for p in doc["data"]["points"])
+
+    s.set_treat_missing(False)
+    s.load_dataset("iris")
+    assert open_session(window, path), window.errors
+    assert s.treat_missing and s.n_incomplete == n_incomplete
+    assert window.actions_by_key["treat_missing"].isChecked()
+    assert s.index == index
+    np.testing.assert_allclose([snap.log_likelihood for snap in s.history], saved, rtol=1e-12)

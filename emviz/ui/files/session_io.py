@@ -104,6 +104,7 @@ def save_session_file(window, path: str | Path, note: str | None = None) -> bool
             columns=s.columns,
             source=s.data_name,
             note=note,
+            treat_missing=s.data.marginal,
         )
     except (OSError, EmvizError) as exc:
         window.show_error(f"Could not save the session to {path}:\n{exc}")
@@ -150,12 +151,13 @@ def show_replayed(window, sf: SessionFile, history: list[Snapshot], index: int) 
     except ValueError as exc:
         window.show_error(f"Could not open the session {sf.path or ''}:\n{exc}")
         return False
-    previous = s.settings
-    s.settings = settings  # so that loading initialises with the file's own settings
+    previous = s.settings, s.treat_missing
+    # Loading initialises with the file's own settings and missing-values mode.
+    s.settings, s.treat_missing = settings, sf.treat_missing
     try:
         s.load_points(sf.X, sf.source or Path(sf.path or "session").stem, sf.columns)
     except (ValueError, TypeError) as exc:
-        s.settings = previous
+        s.settings, s.treat_missing = previous
         window.show_error(f"Could not open the session {sf.path or ''}:\n{exc}")
         return False
     s.settings = settings
