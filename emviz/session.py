@@ -19,12 +19,13 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from emviz.core.data import Data, prepare
-from emviz.core.em import Snapshot, iterate_em
+from emviz.core.em import iterate_em
 from emviz.core.errors import EmvizError
 from emviz.core.history import History
 from emviz.core.init import initialize
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS, Settings
+from emviz.core.snapshot import Snapshot
 from emviz.runs.em_process import shared_bytes, shared_memory_room
 from emviz.runs.em_runner import EMRuns
 from emviz.runs.pacing import FrameClock

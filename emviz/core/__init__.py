@@ -17,7 +17,7 @@ from emviz.core.datasets import (
     make_preset,
     sample_mixture,
 )
-from emviz.core.em import FitResult, Snapshot, aic, bic, fit, iterate_em
+from emviz.core.em import FitResult, aic, bic, fit, iterate_em
 from emviz.core.errors import DataFileError, EmvizError
 from emviz.core.geometry import ellipse_axes, ellipse_points, ellipses_points
 from emviz.core.init import INIT_METHODS, initialize
@@ -25,6 +25,7 @@ from emviz.core.io import LoadCancelled, LoadedPoints, load_points, numeric_colu
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors, same_solution
 from emviz.core.mixture import COV_TYPES, Mixture
 from emviz.core.restarts import LocalMaximum, RestartRun, RestartsResult, run_restarts
+from emviz.core.snapshot import Snapshot
 from emviz.core.steps import e_step, log_likelihood, m_step
 
 __all__ = [

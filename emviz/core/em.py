@@ -26,31 +26,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from emviz.core._kernels import ArrayPool, EPass, e_step_prepared, hard_e_step
-from emviz.core.data import MISSING_MODES, Data, PreparedData, as_data, prepare
+from emviz.core._kernels import ArrayPool, EPass, hard_e_step
+from emviz.core.data import Data, as_data, prepare
 from emviz.core.errors import EmvizError
 from emviz.core.init import initialize
 from emviz.core.mixture import Mixture, check_cov_type
-from emviz.core.snapshot import COLLAPSE_MASS, Snapshot, collapsing_components
-from emviz.core.steps import e_step, log_likelihood, m_step
+from emviz.core.snapshot import Snapshot, collapsing_components
 from emviz.core.validation import check_reg_covar, check_tol_max_iter
 
-__all__ = [
-    "COLLAPSE_MASS",
-    "MISSING_MODES",
-    "FitResult",
-    "PreparedData",
-    "Snapshot",
-    "aic",
-    "bic",
-    "e_step",
-    "e_step_prepared",
-    "fit",
-    "iterate_em",
-    "log_likelihood",
-    "m_step",
-    "prepare",
-]
+__all__ = ["FitResult", "aic", "bic", "fit", "iterate_em"]
 
 
 def iterate_em(

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from emviz.core.em import Snapshot
     from emviz.core.mixture import Mixture
+    from emviz.core.snapshot import Snapshot
 
 __all__ = ["History"]
 

@@ -131,7 +131,7 @@ def initialize(
     seed : int, optional
         Same seed, same result.
     reg_covar : float
-        Relative eigenvalue floor, as in :func:`emviz.core.em.m_step`.
+        Relative eigenvalue floor, as in :func:`emviz.core.steps.m_step`.
 
     Returns
     -------

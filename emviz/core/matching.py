@@ -282,7 +282,7 @@ def same_solution(
     - covariances:  ``||Sigma_a - Sigma_b||_F  <= atol + rtol * s2``
 
     where ``s2`` is the variance scale: ``scale`` if given (the data's mean
-    per-axis variance, as :attr:`emviz.core.em.PreparedData.scale`),
+    per-axis variance, as :attr:`emviz.core.data.PreparedData.scale`),
     otherwise the mean of the two mixtures' own overall variances
     (:func:`mixture_variance`).  So ``rtol`` is a fraction of the data's
     spread, the same for data in millimetres or kilometres and for data far

@@ -153,7 +153,7 @@ def e_step_missing(md: IncompleteLayout, mixture: Mixture) -> tuple[np.ndarray, 
     """E-step on incomplete data: posteriors from the observed coordinates only.
 
     A complete row uses the 2D density (through
-    :func:`emviz.core.em.e_step_prepared`, so with nothing missing this *is*
+    :func:`emviz.core._kernels.e_step_prepared`, so with nothing missing this *is*
     the ordinary E-step); a row with only x observed uses the 1D marginal
     N(x | mu_k,x, Sigma_k,xx) of each component, likewise for y: the missing
     coordinate is integrated out, which for a Gaussian just deletes its row
@@ -324,7 +324,7 @@ def m_step_missing(
       outer product of the expected deviation plus the covariance of x.
 
     Then "tied", "diag", "spherical" and the eigenvalue floor as in
-    :func:`emviz.core.em.m_step_prepared`.  These maximise the expected
+    :func:`emviz.core._kernels.m_step_prepared`.  These maximise the expected
     complete-data log-likelihood Q(theta | theta_old), which depends on the
     data only through those expected moments, so the observed-data
     log-likelihood never decreases.

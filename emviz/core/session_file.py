@@ -38,7 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from emviz.core.em import Snapshot, iterate_em, prepare
+from emviz.core.data import prepare
+from emviz.core.em import iterate_em
 from emviz.core.errors import DataFileError, EmvizError, LoadCancelled
 from emviz.core.io import read_file_bytes
 from emviz.core.mixture import Mixture
@@ -60,6 +61,7 @@ from emviz.core.session_fields import (
     type_name,
 )
 from emviz.core.settings import Settings, check_settings
+from emviz.core.snapshot import Snapshot
 from emviz.core.validation import check_points
 
 __all__ = [

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from emviz.core.em import Snapshot
+from emviz.core.snapshot import Snapshot
 
 __all__ = ["EMProcess", "RING_SLOTS", "ring_slots", "shared_bytes", "shared_memory_room"]
 
@@ -387,7 +387,7 @@ class _Child:  # pragma: no cover - runs in the child process
         return self.ring
 
     def load(self, token: int, name: str, n: int) -> None:
-        from emviz.core.em import prepare
+        from emviz.core.data import prepare
 
         block = _Shared((n, 2), name)
         try:

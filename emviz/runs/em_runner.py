@@ -29,8 +29,10 @@ from collections import defaultdict
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from emviz.core.em import PreparedData, Snapshot, iterate_em
+from emviz.core.data import PreparedData
+from emviz.core.em import iterate_em
 from emviz.core.mixture import Mixture
+from emviz.core.snapshot import Snapshot
 from emviz.runs.em_process import EMProcess
 from emviz.runs.tasks import thread_for
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QThread, Slot
 
-from emviz.core.em import Snapshot
+from emviz.core.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from emviz.runs.em_process import EMProcess

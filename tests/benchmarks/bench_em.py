@@ -39,7 +39,8 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from emviz.core import initialize, iterate_em
-from emviz.core.em import e_step_prepared, prepare
+from emviz.core._kernels import e_step_prepared
+from emviz.core.data import prepare
 
 
 def make_data(n: int, seed: int = 0) -> np.ndarray:

@@ -15,11 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emviz.core import session_file as sf
-from emviz.core.em import Snapshot, iterate_em
+from emviz.core.em import iterate_em
 from emviz.core.errors import DataFileError, EmvizError
 from emviz.core.init import initialize
 from emviz.core.mixture import Mixture
 from emviz.core.session_file import load_session, replay, save_session
+from emviz.core.snapshot import Snapshot
 
 SETTINGS = {
     "n_components": 3,

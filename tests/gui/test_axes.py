@@ -7,7 +7,7 @@ import pytest
 from PySide6 import QtCore, QtGui
 
 from emviz.core import Mixture
-from emviz.core.em import Snapshot
+from emviz.core.snapshot import Snapshot
 from emviz.ui.views.axes import compact_tick_strings
 from emviz.ui.views.loglik_view import LoglikView
 

@@ -8,8 +8,9 @@ from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Qt
 
 from emviz.core.bound import bound_terms
-from emviz.core.em import aic, bic, e_step, iterate_em, m_step
+from emviz.core.em import aic, bic, iterate_em
 from emviz.core.restarts import run_restarts
+from emviz.core.steps import e_step, m_step
 from emviz.ui.inside_em import install
 from emviz.ui.inside_em.density import mixture_density
 

@@ -7,10 +7,10 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Qt
 
-from emviz.core.em import log_likelihood
 from emviz.core.matching import same_solution
 from emviz.core.mixture import Mixture
 from emviz.core.restarts import RestartRun, RestartsResult, group_maxima
+from emviz.core.steps import log_likelihood
 from emviz.ui.lab import install
 from emviz.ui.lab.compare_view import ALGORITHMS
 from emviz.ui.lab.start_editor import N_STD

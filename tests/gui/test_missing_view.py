@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emviz.core import load_dataset
-from emviz.core.em import e_step
+from emviz.core.steps import e_step
 
 
 def conditional_positions(X, mixture, resp):

@@ -27,9 +27,9 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from emviz.core.em import Snapshot
 from emviz.core.errors import EmvizError, LoadCancelled
 from emviz.core.session_file import SUFFIX, SessionFile, load_session, replay, save_session
+from emviz.core.snapshot import Snapshot
 from emviz.runs.tasks import BackgroundTask
 
 __all__ = [
