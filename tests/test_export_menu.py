@@ -3,6 +3,7 @@ with missing values."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from emviz.export.writers import MP4_UNAVAILABLE
@@ -77,3 +78,18 @@ def test_mp4_item_without_the_video_extra_says_what_to_install(qtbot, monkeypatc
     finally:
         window.session.shutdown()
         window.close()
+
+
+def test_a_caption_fits_a_narrow_frame(win):
+    # At 400 px wide the caption was cut at both ends ("teration 14 · M-step ·
+    # log-likelihood -974.666 ✓ converge"): its font followed the height only.
+    from emviz.export.capture import caption_text, grab_view, qimage_to_rgb
+
+    win.session.step_iteration()
+    caption = caption_text(win.session, win.session.index) + "  ✓ converged"
+    rgb = qimage_to_rgb(grab_view(win, (400, 700), caption))
+    band = rgb[: rgb.shape[0] - 700]
+    background = band[0, 0]
+    edges = np.concatenate([band[:, :3], band[:, -3:]], axis=1)
+    assert (edges == background).all()  # no text at either edge
+    assert (band != background).any(axis=2).sum() > 200  # and the text is there

@@ -22,6 +22,7 @@ from emviz.ui.views.points import LEVELS
 
 __all__ = [
     "capture_frames",
+    "caption_font",
     "caption_text",
     "export_png",
     "export_svg",
@@ -56,6 +57,21 @@ def caption_text(session, index: int) -> str:
     )
 
 
+def caption_font(caption: str, band: int, width: int) -> QtGui.QFont:
+    """A bold font for ``caption`` in a band ``band`` pixels high: 55 % of the band,
+    smaller where the text would be wider than ``width`` less a margin (a narrow
+    frame cut the iteration number and "converged" off both ends)."""
+    font = QtGui.QFont()
+    font.setBold(True)
+    size = max(6, int(band * 0.55))
+    font.setPixelSize(size)
+    room = max(1, width - 2 * max(4, band // 4))
+    text = QtGui.QFontMetrics(font).horizontalAdvance(caption)
+    if text > room:
+        font.setPixelSize(max(6, int(size * room / text)))
+    return font
+
+
 def grab_view(
     window, size: tuple[int, int] | None = None, caption: str | None = None
 ) -> QtGui.QImage:
@@ -78,10 +94,7 @@ def grab_view(
         p = QtGui.QPainter(out)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
-        font = QtGui.QFont()
-        font.setPixelSize(int(band * 0.55))
-        font.setBold(True)
-        p.setFont(font)
+        p.setFont(caption_font(caption, band, image.width()))
         p.setPen(QtGui.QColor(fg))
         p.drawText(
             QtCore.QRect(0, 0, image.width(), band), QtCore.Qt.AlignmentFlag.AlignCenter, caption
