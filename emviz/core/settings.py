@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 from emviz.core.errors import EmvizError
 from emviz.core.mixture import COV_TYPES
 
@@ -135,16 +137,10 @@ class SettingsError(EmvizError):
 
 
 def _integer(field: str, label: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        # numpy integers are taken as ints; floats are not taken silently:
-        # a float seed or K is a mistake in a file or a script.
-        try:
-            import numpy as np
-
-            if isinstance(value, np.integer):
-                value = int(value)
-        except ImportError:  # pragma: no cover - numpy is a dependency
-            pass
+    # numpy integers are taken as ints; floats are not taken silently: a float
+    # seed or K is a mistake in a file or a script.
+    if isinstance(value, np.integer):
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise SettingsError(
             field, label, f"must be a whole number; got {_short(value)}", "must be an integer"
