@@ -27,7 +27,7 @@ def test_requests_while_a_frame_is_not_due_merge_into_one_frame(qtbot):
     for _ in range(5):
         clock.request()
     assert len(frames) == 1 and clock.pending
-    qtbot.waitUntil(lambda: len(frames) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(frames) == 2, timeout=10000)
     assert not clock.pending
     # The frame cost 30 ms of CPU: the next may start only DUTY times that later.
     assert frames[1] - frames[0] >= clock.DUTY * 0.03 * 0.9
