@@ -101,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=parse_seed, default=0, help="seed of the initialisation (default 0)"
     )
     parser.add_argument(
+        "--presentation",
+        action="store_true",
+        help="start in presentation mode: full screen, large type, the essential controls "
+        "(F11 or Esc leaves it)",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=("light", "dark"),
+        help="start in this theme, for this start only: the theme remembered for the next "
+        "start stays the last one chosen in View > Theme (default: that remembered theme)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="open FILE (or the data set) as the window would, without showing it or "
@@ -186,7 +198,8 @@ def create_main_window(argv: Sequence[str] | None = None, *, interactive: bool =
     Returns
     -------
     MainWindow
-        Not shown; its ``session`` holds the data and the history (a long
+        Not shown (except full screen with ``--presentation``); in the theme of
+        ``--theme`` if given; its ``session`` holds the data and the history (a long
         session may still be replaying: see :func:`emviz.app.wait_for_opening`).
     """
     from emviz.app import open_start
@@ -197,6 +210,13 @@ def create_main_window(argv: Sequence[str] | None = None, *, interactive: bool =
     if not interactive:
         window.ask_columns = lambda path, names: (names[0], names[1])
     open_start(window, args.file, args.dataset)
+    classroom = getattr(window, "classroom", None)
+    if classroom is not None:
+        if args.theme:
+            classroom.set_theme(args.theme, persist=False)
+        if args.presentation:
+            # Full screen shows the window; a --check run is never shown.
+            classroom.set_presentation(True, full_screen=interactive)
     return window
 
 

@@ -263,3 +263,11 @@ def test_a_large_file_loads_in_the_background_and_its_errors_are_reported(tmp_pa
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n" + "\n".join(rows) + "\n")
     assert_refused(run_emviz("--check", str(bad)), str(bad), "line 400001, column b: 'oops'")
+
+
+def test_help_lists_presentation_and_theme():
+    out = run_emviz("--help")
+    assert out.returncode == 0
+    assert "--presentation" in out.stdout and "--theme {light,dark}" in out.stdout
+    bad = run_emviz("--theme", "blue")
+    assert bad.returncode == 2 and "invalid choice: 'blue'" in bad.stderr

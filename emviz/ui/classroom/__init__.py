@@ -60,6 +60,10 @@ class Classroom(QtCore.QObject):
         self.window = window
         self.session = window.session
         self.theme = "light"
+        #: The theme remembered for the next start: the last one chosen in the
+        #: menu (``set_theme(..., persist=True)``), not one given for this
+        #: start only (``emviz --theme``, which uses ``persist=False``).
+        self.remembered_theme = "light"
         self.presenting = False
         self.presentation_layout = PresentationLayout(window)
         self.styler = PlotStyler(window)
@@ -123,8 +127,10 @@ class Classroom(QtCore.QObject):
     def restore_settings(self) -> None:
         """Theme, speed and window geometry from the last session."""
         theme = read_setting("theme", "light")
-        if theme in THEMES and theme != self.theme:
-            self.set_theme(str(theme), persist=False)
+        if theme in THEMES:
+            self.remembered_theme = str(theme)
+            if theme != self.theme:
+                self.set_theme(str(theme), persist=False)
         speed = read_setting("speed")
         slider = self.window.controls.speed_slider
         try:
@@ -142,7 +148,7 @@ class Classroom(QtCore.QObject):
             return
         geometry = self.presentation_layout.normal_geometry if self.presenting else None
         write_setting("geometry", geometry if geometry is not None else self.window.saveGeometry())
-        write_setting("theme", self.theme)
+        write_setting("theme", self.remembered_theme)
         write_setting("speed", self.window.controls.speed_slider.value())
 
     def _on_speed(self, value: int) -> None:
@@ -159,7 +165,7 @@ class Classroom(QtCore.QObject):
     # ---------------------------------------------------------------- theme
 
     def set_theme(self, name: str, persist: bool = True) -> None:
-        """Switch to the "light" or "dark" theme."""
+        """Switch to the "light" or "dark" theme; ``persist``: remember it for the next start."""
         if name not in THEMES:
             raise ValueError(f"unknown theme {name!r}; expected one of {', '.join(THEMES)}")
         self.theme = name
@@ -171,6 +177,7 @@ class Classroom(QtCore.QObject):
             if hasattr(view, "set_theme"):
                 view.set_theme(THEMES[name]["fg"])
         if persist:
+            self.remembered_theme = name
             write_setting("theme", name)
 
     def restyle(self) -> None:
