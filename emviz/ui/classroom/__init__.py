@@ -29,7 +29,7 @@ from PySide6 import QtCore, QtGui
 from emviz.ui.actions import make_action
 from emviz.ui.classroom.presentation import PresentationLayout
 from emviz.ui.classroom.styling import PRESENTATION_POINT_SIZE, PRESENTATION_SCALE, PlotStyler
-from emviz.ui.classroom.themes import THEMES, apply_global_theme
+from emviz.ui.classroom.themes import THEMES, apply_global_theme, restore_application
 from emviz.ui.classroom.undo import DataUndo, SessionState
 from emviz.ui.remembered import (
     last_folder,
@@ -79,8 +79,15 @@ class Classroom(QtCore.QObject):
         window.controls.speed_slider.valueChanged.connect(self._on_speed)
 
     def all_installed(self) -> None:
-        """The remembered theme, speed and geometry, once every feature's plots exist."""
+        """The remembered theme, speed and geometry, once every feature's plots exist.
+
+        Every plot, the toolbar and the type are styled then, in the light
+        theme too.
+        """
         self.restore_settings()
+        if self.theme == "light":
+            apply_global_theme("light")
+            self.restyle()
 
     def clear_added_points(self) -> bool:
         """Back to the points as loaded; EM restarts from the mixture shown (undoable)."""
@@ -157,10 +164,10 @@ class Classroom(QtCore.QObject):
     def shutdown(self) -> None:
         """Remember the settings; the window calls this once, when it closes."""
         self.save_settings()
-        if self.theme != "light":
-            # The Qt palette and the colour table are the application's:
-            # leave them as found for whatever runs next (tests, a new window).
-            apply_global_theme("light")
+        # The Qt palette, style, font and the colour table are the
+        # application's: leave them as found for whatever runs next (tests,
+        # a new window).
+        restore_application()
 
     # ---------------------------------------------------------------- theme
 
@@ -181,8 +188,11 @@ class Classroom(QtCore.QObject):
             write_setting("theme", name)
 
     def restyle(self) -> None:
-        """Apply the theme and the presentation sizes to every plot and the window."""
+        """Apply the theme and the presentation sizes to every plot, the window and its toolbar."""
         self.styler.restyle(self.theme, self.presenting)
+        toolbar = self.window.features.get("toolbar")
+        if toolbar is not None and hasattr(toolbar, "restyle"):
+            toolbar.restyle(self.theme, self.presenting)
 
     def _on_data_changed(self) -> None:
         # The views draw new data in their default style: the theme and sizes again.
