@@ -24,7 +24,7 @@ from PySide6.QtCore import Qt
 from emviz.core.errors import EmvizError
 from emviz.core.resources import resource_path
 from emviz.ui.classroom.themes import THEMES
-from emviz.ui.views.style import ICON_SIZE
+from emviz.ui.views.style import ICON_SIZE, SPACING
 
 __all__ = ["TOOLBAR_ACTIONS", "Toolbar", "install", "icon_svg", "themed_icon"]
 
@@ -115,6 +115,8 @@ class Toolbar(QtCore.QObject):
         self.bar.setFloatable(False)
         self.bar.toggleViewAction().setObjectName("toolbarViewAction")
         self.bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.bar.setContentsMargins(SPACING // 2, 0, SPACING // 2, 0)
+        self.bar.layout().setSpacing(SPACING // 2)
         self.actions: dict[str, QtGui.QAction] = {}
         self._icons: dict[str, str] = {}  # action key -> icon file
         self._rendered: dict[tuple[str, str], QtGui.QIcon] = {}  # (file, theme) -> icon

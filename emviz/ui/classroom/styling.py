@@ -94,7 +94,9 @@ class PlotStyler:
                 axis.setTextPen(fg)
                 axis.setTickFont(tick)
                 if axis.labelText:
-                    axis.setLabel(axis.labelText, color=fg, **{"font-size": f"{pt + 1}pt"})
+                    axis.setLabel(
+                        axis.labelText, color=fg, **{"font-size": f"{type_size('label', pt)}pt"}
+                    )
             if left_width:
                 # Fixed widths keep the plots aligned; large fonts need the automatic width.
                 item.getAxis("left").setWidth(None if big else left_width)

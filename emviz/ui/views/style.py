@@ -1,8 +1,9 @@
 """One type scale, one spacing unit and the plot set-up, at sizes that read on a projector.
 
-The type scale has four steps above and below the base size of the window
-(:data:`BASE_POINT_SIZE`): small text (legends, captions), the base, large
-text (axis titles, emphasised values) and headings. Presentation mode
+The type scale has five steps around the base size of the window
+(:data:`BASE_POINT_SIZE`): small text (legends, captions), the base, axis
+titles (a point above the base, so they stand out from the tick labels),
+large text (emphasised values) and headings. Presentation mode
 raises the base (:data:`emviz.ui.classroom.styling.PRESENTATION_POINT_SIZE`)
 and every step follows it through :func:`type_size`.
 """
@@ -27,7 +28,7 @@ __all__ = [
 #: Font size of the whole window, in points.
 BASE_POINT_SIZE = 12
 #: The type scale: each step's size relative to the base, in points.
-TYPE_STEPS = {"small": -1, "base": 0, "large": 2, "heading": 6}
+TYPE_STEPS = {"small": -1, "base": 0, "label": 1, "large": 2, "heading": 6}
 #: The spacing unit between widgets and around groups, in pixels (margins are twice it).
 SPACING = 6
 #: Toolbar icon size, in pixels, at the normal and the presentation font.
@@ -37,7 +38,7 @@ LINE_WIDTH = 3.0
 
 
 def type_size(step: str = "base", base: int = BASE_POINT_SIZE) -> int:
-    """The point size of ``step`` ("small", "base", "large", "heading") for a base size."""
+    """The point size of ``step`` (a key of :data:`TYPE_STEPS`) for a ``base`` size."""
     return base + TYPE_STEPS[step]
 
 
@@ -64,7 +65,7 @@ def style_plot(widget: pg.PlotWidget, xlabel: str = "", ylabel: str = "") -> Non
 def set_axis_labels(widget: pg.PlotWidget, xlabel: str, ylabel: str) -> None:
     """Axis titles one step above the base size, in the plot's foreground colour."""
     colour = pg.mkColor(pg.getConfigOption("foreground")).name()
-    style = {"font-size": f"{BASE_POINT_SIZE + 1}pt", "color": colour}
+    style = {"font-size": f"{type_size('label')}pt", "color": colour}
     item = widget.getPlotItem()
     item.setLabel("bottom", xlabel, **style)
     item.setLabel("left", ylabel, **style)
