@@ -10,13 +10,16 @@ it from) the application menu.
 Argument types come from :mod:`emviz.core.settings` (:func:`parse_k`,
 :func:`parse_seed`): the command line refuses what the window refuses.
 Before Qt is started, :func:`display_problem` checks that there is a display
-to open the window on; without one, ``emviz`` says so and exits with status 2
-(Qt itself would abort with its own message).
+to open the window on; without one, ``emviz`` says so in one line, pointing to
+``emviz export`` for headless use, and exits with status 1 (:data:`NO_DISPLAY`).
+Should Qt still fail to open its platform (a display that answers the check
+but refuses Qt), the same line replaces Qt's abort (:func:`_guard_platform`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import socket
@@ -50,8 +53,10 @@ __all__ = [
     "main_desktop",
 ]
 
-#: Exit status of a usage error, and of "no display".
+#: Exit status of a usage error.
 USAGE_ERROR = 2
+#: Exit status when there is no display to open the window on.
+NO_DISPLAY = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--seed", type=parse_seed, default=0, help="seed of the initialisation (default 0)"
+    )
+    parser.add_argument(
+        "--presentation",
+        action="store_true",
+        help="start in presentation mode: full screen, large type, the essential controls "
+        "(F11 or Esc leaves it)",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=("light", "dark"),
+        help="start in this theme, for this start only: the theme remembered for the next "
+        "start stays the last one chosen in View > Theme (default: that remembered theme)",
     )
     parser.add_argument(
         "--check",
@@ -181,7 +198,8 @@ def create_main_window(argv: Sequence[str] | None = None, *, interactive: bool =
     Returns
     -------
     MainWindow
-        Not shown; its ``session`` holds the data and the history (a long
+        Not shown (except full screen with ``--presentation``); in the theme of
+        ``--theme`` if given; its ``session`` holds the data and the history (a long
         session may still be replaying: see :func:`emviz.app.wait_for_opening`).
     """
     from emviz.app import open_start
@@ -192,6 +210,13 @@ def create_main_window(argv: Sequence[str] | None = None, *, interactive: bool =
     if not interactive:
         window.ask_columns = lambda path, names: (names[0], names[1])
     open_start(window, args.file, args.dataset)
+    classroom = getattr(window, "classroom", None)
+    if classroom is not None:
+        if args.theme:
+            classroom.set_theme(args.theme, persist=False)
+        if args.presentation:
+            # Full screen shows the window; a --check run is never shown.
+            classroom.set_presentation(True, full_screen=interactive)
     return window
 
 
@@ -225,15 +250,21 @@ def display_problem(
         else:
             return None
     display = env.get("DISPLAY", "")
-    why = (
-        f"no X server answers on DISPLAY={display}"
-        if display
-        else "DISPLAY is not set and there is no Wayland session"
-    )
+    if display:
+        why = f"no X server answers on DISPLAY={display}"
+    elif env.get("WAYLAND_DISPLAY"):
+        why = "DISPLAY is not set and the requested platform is not Wayland"
+    else:
+        why = "neither DISPLAY nor WAYLAND_DISPLAY is set: no X11 or Wayland session"
+    return no_display_message(why)
+
+
+def no_display_message(why: str) -> str:
+    """The one line ``emviz`` prints when it has no display, ``why`` being the reason."""
     return (
-        f"cannot open the window: no display ({why}). Run emviz in a desktop session, "
-        "over 'ssh -X', or under 'xvfb-run emviz'. Without a display, 'emviz export' writes "
-        "images and animations, and 'emviz --check FILE' checks that a file opens."
+        f"emviz needs a graphical display to open its window ({why}). For headless use, "
+        "'emviz export' writes images and animations of a run (see 'emviz export --help'); "
+        "or run emviz under 'xvfb-run emviz'."
     )
 
 
@@ -288,14 +319,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.check:
         problem = display_problem()
         if problem is not None:
-            print(f"emviz: {problem}", file=sys.stderr)
-            return USAGE_ERROR
+            print(problem, file=sys.stderr)
+            return NO_DISPLAY
     if args.check:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the window is never shown
         _quiet_offscreen()
     from emviz.app import application, run_window, wait_for_opening
 
-    app = application()
+    with _guard_platform():
+        app = application()
     window = create_main_window(argv, interactive=not args.check)
     if args.check:
         wait_for_opening(window)
@@ -304,6 +336,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         return _check_result(window, app, opened=not window.errors)
     return run_window(window)
+
+
+@contextlib.contextmanager
+def _guard_platform():
+    """Qt's fatal "could not connect to display" turned into emviz's one line and status 1.
+
+    The check before Qt (:func:`display_problem`) catches the usual cases
+    cheaply; this catches the rest (an X server that answers but refuses Qt,
+    a platform plugin that cannot load), where Qt would print its own
+    messages and abort (status 134).  Messages that are not fatal pass
+    through to the handler that was installed before.
+    """
+    from PySide6 import QtCore
+
+    previous = None
+    held: list[tuple] = []  # Qt's warnings while the platform opens, shown if it does
+
+    def handler(mode, context, message: str) -> None:
+        if mode == QtCore.QtMsgType.QtFatalMsg:
+            warnings = [m for mo, _c, m in held if mo != QtCore.QtMsgType.QtDebugMsg]
+            why = (warnings[-1] if warnings else message).strip().splitlines()
+            why = why[0].rstrip(".") if why else "Qt could not open its platform"
+            sys.stderr.write(no_display_message(f"Qt: {why}") + "\n")
+            sys.stderr.flush()
+            os._exit(NO_DISPLAY)
+        held.append((mode, context, message))
+
+    previous = QtCore.qInstallMessageHandler(handler)
+    try:
+        yield
+    finally:
+        QtCore.qInstallMessageHandler(previous)
+        for mode, context, message in held:
+            if previous is not None:
+                previous(mode, context, message)
+            elif mode != QtCore.QtMsgType.QtDebugMsg:
+                sys.stderr.write(message + "\n")
 
 
 def _quiet_offscreen() -> None:

@@ -23,7 +23,7 @@ from emviz.core.datasets import DATASETS
 from emviz.runs.pacing import RedrawThrottle
 from emviz.runs.tasks import shutdown_tasks
 from emviz.session import Session
-from emviz.ui import classroom, inside_em, lab, missing
+from emviz.ui import classroom, inside_em, lab, missing, toolbar
 from emviz.ui.actions import (
     ACTIONS,
     MENU_LAYOUT,
@@ -60,6 +60,7 @@ FEATURES: tuple[tuple[str, Callable[[MainWindow], object]], ...] = (
     ("session_io", session_io.install),
     ("exporter", export.install),
     ("classroom", classroom.install),
+    ("toolbar", toolbar.install),
 )
 
 #: What File > Open offers besides the files of the features' handlers.

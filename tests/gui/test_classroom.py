@@ -536,3 +536,30 @@ def test_opening_a_session_can_be_undone(qtbot, win, tmp_path):
     assert win.session_io.open(str(path))
     win.classroom.undo_action.trigger()
     assert_state_is(s, before)
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def test_command_line_starts_presenting_in_a_theme_for_this_start_only(qtbot, _settings_file):
+    from emviz.cli import create_main_window
+    from emviz.ui.classroom import PRESENTATION_POINT_SIZE
+
+    first = equip(create_main_window(["--presentation", "--theme", "dark"]))
+    qtbot.addWidget(first)
+    try:
+        c = first.classroom
+        assert c.presenting and c.presentation_action.isChecked()
+        qtbot.waitUntil(first.isFullScreen, timeout=2000)
+        assert c.theme == "dark" and c.theme_actions["dark"].isChecked()
+        assert first.scatter.backgroundBrush().color() == QtGui.QColor("#15181D")
+        assert first.font().pointSize() == PRESENTATION_POINT_SIZE
+    finally:
+        first.close()  # in the dark theme: closing restores the application's light palette
+    # --theme is for that start only: the next plain start has the remembered (light) theme.
+    second = equip(create_main_window([]))
+    qtbot.addWidget(second)
+    try:
+        assert second.classroom.theme == "light" and not second.classroom.presenting
+    finally:
+        second.close()

@@ -29,7 +29,7 @@ from PySide6 import QtCore, QtGui
 from emviz.ui.actions import make_action
 from emviz.ui.classroom.presentation import PresentationLayout
 from emviz.ui.classroom.styling import PRESENTATION_POINT_SIZE, PRESENTATION_SCALE, PlotStyler
-from emviz.ui.classroom.themes import THEMES, apply_global_theme
+from emviz.ui.classroom.themes import THEMES, apply_global_theme, restore_application
 from emviz.ui.classroom.undo import DataUndo, SessionState
 from emviz.ui.remembered import (
     last_folder,
@@ -60,6 +60,10 @@ class Classroom(QtCore.QObject):
         self.window = window
         self.session = window.session
         self.theme = "light"
+        #: The theme remembered for the next start: the last one chosen in the
+        #: menu (``set_theme(..., persist=True)``), not one given for this
+        #: start only (``emviz --theme``, which uses ``persist=False``).
+        self.remembered_theme = "light"
         self.presenting = False
         self.presentation_layout = PresentationLayout(window)
         self.styler = PlotStyler(window)
@@ -75,8 +79,15 @@ class Classroom(QtCore.QObject):
         window.controls.speed_slider.valueChanged.connect(self._on_speed)
 
     def all_installed(self) -> None:
-        """The remembered theme, speed and geometry, once every feature's plots exist."""
+        """The remembered theme, speed and geometry, once every feature's plots exist.
+
+        Every plot, the toolbar and the type are styled then, in the light
+        theme too.
+        """
         self.restore_settings()
+        if self.theme == "light":
+            apply_global_theme("light")
+            self.restyle()
 
     def clear_added_points(self) -> bool:
         """Back to the points as loaded; EM restarts from the mixture shown (undoable)."""
@@ -123,8 +134,10 @@ class Classroom(QtCore.QObject):
     def restore_settings(self) -> None:
         """Theme, speed and window geometry from the last session."""
         theme = read_setting("theme", "light")
-        if theme in THEMES and theme != self.theme:
-            self.set_theme(str(theme), persist=False)
+        if theme in THEMES:
+            self.remembered_theme = str(theme)
+            if theme != self.theme:
+                self.set_theme(str(theme), persist=False)
         speed = read_setting("speed")
         slider = self.window.controls.speed_slider
         try:
@@ -142,7 +155,7 @@ class Classroom(QtCore.QObject):
             return
         geometry = self.presentation_layout.normal_geometry if self.presenting else None
         write_setting("geometry", geometry if geometry is not None else self.window.saveGeometry())
-        write_setting("theme", self.theme)
+        write_setting("theme", self.remembered_theme)
         write_setting("speed", self.window.controls.speed_slider.value())
 
     def _on_speed(self, value: int) -> None:
@@ -151,15 +164,15 @@ class Classroom(QtCore.QObject):
     def shutdown(self) -> None:
         """Remember the settings; the window calls this once, when it closes."""
         self.save_settings()
-        if self.theme != "light":
-            # The Qt palette and the colour table are the application's:
-            # leave them as found for whatever runs next (tests, a new window).
-            apply_global_theme("light")
+        # The Qt palette, style, font and the colour table are the
+        # application's: leave them as found for whatever runs next (tests,
+        # a new window).
+        restore_application()
 
     # ---------------------------------------------------------------- theme
 
     def set_theme(self, name: str, persist: bool = True) -> None:
-        """Switch to the "light" or "dark" theme."""
+        """Switch to the "light" or "dark" theme; ``persist``: remember it for the next start."""
         if name not in THEMES:
             raise ValueError(f"unknown theme {name!r}; expected one of {', '.join(THEMES)}")
         self.theme = name
@@ -171,11 +184,15 @@ class Classroom(QtCore.QObject):
             if hasattr(view, "set_theme"):
                 view.set_theme(THEMES[name]["fg"])
         if persist:
+            self.remembered_theme = name
             write_setting("theme", name)
 
     def restyle(self) -> None:
-        """Apply the theme and the presentation sizes to every plot and the window."""
+        """Apply the theme and the presentation sizes to every plot, the window and its toolbar."""
         self.styler.restyle(self.theme, self.presenting)
+        toolbar = self.window.features.get("toolbar")
+        if toolbar is not None and hasattr(toolbar, "restyle"):
+            toolbar.restyle(self.theme, self.presenting)
 
     def _on_data_changed(self) -> None:
         # The views draw new data in their default style: the theme and sizes again.

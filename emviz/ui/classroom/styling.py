@@ -1,5 +1,11 @@
 """How every plot of the window looks in a theme, at normal or presentation size.
 
+Every restyle sets the type of the whole window (the window, its docks, menus
+and toolbars, and the application's font, which popups and dialogs use) and
+styles every ``pg.PlotWidget`` in the window, docks included: background,
+axes, axis titles, legends (on a background of the theme), the scatter plot's
+means and the log-likelihood's markers.
+
 :class:`PlotStyler` records the line widths and marker sizes the views were
 made with, the first time it styles them, and scales them from there:
 presentation mode multiplies them by :data:`PRESENTATION_SCALE` and sets the
@@ -11,9 +17,9 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
-from emviz.ui.classroom.themes import THEMES
+from emviz.ui.classroom.themes import THEMES, set_application_font
 from emviz.ui.views import palette as _palette
-from emviz.ui.views.style import BASE_POINT_SIZE
+from emviz.ui.views.style import BASE_POINT_SIZE, type_size
 
 __all__ = ["PRESENTATION_POINT_SIZE", "PRESENTATION_SCALE", "PlotStyler"]
 
@@ -68,16 +74,7 @@ class PlotStyler:
         base = self._baseline
         pt = PRESENTATION_POINT_SIZE if big else BASE_POINT_SIZE
 
-        font = w.font()
-        font.setPointSize(pt)
-        w.setFont(font)
-        # Docks (a floating one is a window of its own) and the menus do not
-        # inherit the window's font: size them too.
-        for dock in w.findChildren(QtWidgets.QDockWidget):
-            dock.setFont(font)
-        w.menuBar().setFont(font)
-        for menu in w.menuBar().findChildren(QtWidgets.QMenu):
-            menu.setFont(font)
+        self.restyle_fonts(pt)
         nf = w.controls.next_label.font()
         nf.setPointSize(base["next_font"] + (pt - BASE_POINT_SIZE))
         w.controls.next_label.setFont(nf)
@@ -97,14 +94,16 @@ class PlotStyler:
                 axis.setTextPen(fg)
                 axis.setTickFont(tick)
                 if axis.labelText:
-                    axis.setLabel(axis.labelText, color=fg, **{"font-size": f"{pt + 1}pt"})
+                    axis.setLabel(
+                        axis.labelText, color=fg, **{"font-size": f"{type_size('label', pt)}pt"}
+                    )
             if left_width:
                 # Fixed widths keep the plots aligned; large fonts need the automatic width.
                 item.getAxis("left").setWidth(None if big else left_width)
-            legend = item.legend
-            if legend is not None:
-                for _sample, label in legend.items:
-                    label.setText(label.text, color=fg, size=f"{pt - 1 if big else 11}pt")
+            title = item.titleLabel
+            if title.text:
+                title.setText(title.text, color=fg)
+            self._restyle_legends(plot, t, type_size("small", pt))
 
         # The scatter plot: points, ellipses, means, selection ring.
         sc = w.scatter
@@ -115,8 +114,7 @@ class PlotStyler:
         brushes = getattr(sc, "_mean_brushes", None)
         if isinstance(brushes, list):
             brushes[:] = [pg.mkBrush(_palette.qcolor(k)) for k in range(len(brushes))]
-        if hasattr(sc, "_mean_pen"):
-            sc._mean_pen = pg.mkPen(fg, width=2 * scale)
+        self._restyle_means(sc, fg, scale)
         sc.means_item.setSize(int(round(base["means_size"] * (1.5 if big else 1.0))))
         size, width = base["selected"]
         sc.selected_item.setSize(size * (1.4 if big else 1.0))
@@ -148,6 +146,56 @@ class PlotStyler:
         text_font.setPointSize(pt)
         ll.converged_text.setFont(text_font)
         w.flush()
+
+    def restyle_fonts(self, point_size: int) -> None:
+        """The window's type at ``point_size``: the window, its docks, menus and toolbars.
+
+        Windows of their own (a floating dock, the menus, which are popups)
+        do not inherit the main window's font, and neither do the dialogs
+        and tooltips, which take the application's: each is set.
+        """
+        w = self.window
+        set_application_font(point_size)
+        font = w.font()
+        font.setPointSize(point_size)
+        w.setFont(font)
+        widgets = [w.menuBar()]
+        widgets += w.findChildren(QtWidgets.QDockWidget)
+        widgets += w.findChildren(QtWidgets.QToolBar)
+        widgets += w.findChildren(QtWidgets.QMenu)
+        for widget in widgets:
+            widget.setFont(font)
+
+    @staticmethod
+    def _restyle_legends(plot: pg.PlotWidget, theme: dict, point_size: int) -> None:
+        """Every legend of ``plot`` on a background of the theme, its text in the foreground."""
+        for legend in plot.scene().items():
+            if not isinstance(legend, pg.LegendItem):
+                continue
+            legend.setBrush(pg.mkBrush(theme["legend_bg"]))
+            legend.setPen(pg.mkPen(theme["legend_border"]))
+            legend.setLabelTextColor(theme["fg"])
+            for _sample, label in legend.items:
+                label.setText(label.text, color=theme["fg"], size=f"{point_size}pt")
+
+    @staticmethod
+    def _restyle_means(scatter, colour: str, scale: float) -> None:
+        """The outline of the means (and their paths) in the theme's foreground colour.
+
+        The scatter view draws its means again only when they move, so the
+        new outline is set on the drawn item too.
+        """
+        if hasattr(scatter, "set_mean_outline"):
+            scatter.set_mean_outline(colour)
+            return
+        pen = pg.mkPen(colour, width=2 * scale)
+        if hasattr(scatter, "_mean_pen"):
+            scatter._mean_pen = pen
+        item = scatter.means_item
+        item.setPen(pen)
+        brushes = getattr(scatter, "_mean_brushes", None)
+        if isinstance(brushes, list) and 0 < len(item.data) <= len(brushes):
+            item.setBrush(brushes[: len(item.data)])
 
     def restyle_points(self, big: bool) -> None:
         """The points' diameter for the number of points, larger if ``big``."""
