@@ -160,9 +160,23 @@ class MainWindow(QtWidgets.QMainWindow):
             if callable(getattr(feature, "shutdown", None)):
                 self.add_shutdown(feature.shutdown)
         stack_right_docks(self)
+        for dock in self.findChildren(QtWidgets.QDockWidget):
+            dock.visibilityChanged.connect(
+                lambda visible: (
+                    QtCore.QTimer.singleShot(0, self, self._narrow_side_panel) if visible else None
+                )
+            )
         for feature in self.features.values():
             if callable(getattr(feature, "all_installed", None)):
                 feature.all_installed()
+
+    def _narrow_side_panel(self) -> None:
+        """With a panel open, the side panel at its narrowest: the room goes to the plots."""
+        split = self.layout_parts.main_split
+        sizes = split.sizes()
+        side = self.layout_parts.side_scroll.minimumSizeHint().width()
+        if len(sizes) == 2 and sizes[1] > side:
+            split.setSizes([sum(sizes) - side, side])
 
     def add_menu(self, key: str, title: str, before: str | None = "help") -> QtWidgets.QMenu:
         """A new menu, before the menu ``before`` (Help stays last); also ``menus[key]``."""

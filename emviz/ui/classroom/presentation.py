@@ -58,6 +58,7 @@ class PresentationLayout:
         self._saved_margins = None
         self._normal_size = window.size()
         self._normal_rect = window.geometry()
+        self._went_full_screen = False
         self._resize_watch = _ResizeWatch(window)
         self.active = False
 
@@ -139,22 +140,26 @@ class PresentationLayout:
         """Full screen on entering (if ``full_screen``); the window as it was on leaving."""
         w = self.window
         if on and full_screen:
+            self._went_full_screen = True
             w.showFullScreen()
             screen = w.screen()
             if screen is not None and w.geometry() != screen.geometry():
                 # Without a window manager (a bare X server, a kiosk), full
                 # screen is only a wish: the window takes the screen itself.
                 w.setGeometry(screen.geometry())
-        elif not on and w.isFullScreen():
+        elif not on and (w.isFullScreen() or self._went_full_screen):
+            # (Without a window manager the window's state never says full screen.)
+            self._went_full_screen = False
             if self._was_maximized:
                 w.showMaximized()
             else:
                 w.showNormal()
                 if self.normal_geometry is not None:
                     w.restoreGeometry(self.normal_geometry)
-                if w.geometry() != self._normal_rect:
-                    # Without a window manager nothing undoes the full-screen geometry.
-                    w.setGeometry(self._normal_rect)
+                # Without a window manager nothing undoes the full-screen
+                # geometry: the window takes its own back, once Qt has
+                # handled the change of state.
+                QtCore.QTimer.singleShot(0, w, self._back_to_normal_rect)
         # Once the window has its new size (full screen, or back): the
         # strip's height for this screen, or the sizes from before.
         if on:
@@ -165,6 +170,12 @@ class PresentationLayout:
                 # The window system resizes the window later: the splitters
                 # get their sizes back when it is the size it was.
                 self._resize_watch.watch(self._normal_size, self._restore_sizes)
+
+    def _back_to_normal_rect(self) -> None:
+        w = self.window
+        if not (self.active or w.isFullScreen() or w.isMaximized() or self._was_maximized):
+            if w.geometry() != self._normal_rect:
+                w.setGeometry(self._normal_rect)
 
     # ---------------------------------------------------------------- sizes
 
