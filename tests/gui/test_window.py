@@ -1034,3 +1034,29 @@ def test_the_history_label_keeps_its_width_as_the_steps_go_by(qtbot, window):
         window.flush()
         widths.add(window.history_label.sizeHint().width())
     assert len(widths) == 1
+
+
+def test_presentation_mode_closes_panels_and_toolbars_and_puts_them_back(qtbot, window):
+    # The panels and toolbars took the room the plot needs on a projector.
+    toolbar = window.addToolBar("extra")
+    toolbar.addAction("x")
+    dock = window.findChild(QtWidgets.QDockWidget, "boundDock")
+    dock.toggleViewAction().trigger()
+    qtbot.waitUntil(dock.isVisible)
+    # Laid out: the toolbar above the plots, the dock beside them.
+    qtbot.waitUntil(
+        lambda: (
+            window.centralWidget().geometry().top() > toolbar.geometry().bottom()
+            and window.centralWidget().geometry().right() < dock.geometry().left()
+        )
+    )
+    parts = window.layout_parts
+    before = [parts.main_split.sizes(), parts.left_split.sizes()]
+    window.classroom.set_presentation(True, full_screen=False)
+    assert not dock.isVisible() and not toolbar.isVisible()
+    assert window.readout.isVisible() and not parts.history_bar.isVisible()
+    assert window.controls.button_columns == 2
+    window.classroom.set_presentation(False)
+    qtbot.waitUntil(lambda: dock.isVisible() and toolbar.isVisible())
+    assert window.controls.button_columns == 3
+    qtbot.waitUntil(lambda: [parts.main_split.sizes(), parts.left_split.sizes()] == before)

@@ -14,9 +14,10 @@ Designed for a 1280x720 projector and a 1920x1080 screen::
 
 :class:`PresentationLayout` hides what a lecture hall does not need (the
 model settings, the display options, the point inspector, the parameter
-table, which the readout replaces, the history bar, whose commands keep
-their keys, the speed's wording), closes the open panels, and puts everything back exactly as
-it was on leaving (splitter sizes, panels, the window's geometry). The
+table, which the readout replaces, the history bar and the toolbars,
+whose commands keep their keys, the speed's wording), closes the open
+panels, and puts everything back exactly as it was on leaving (splitter
+sizes, panels, the window's geometry). The
 sizes of fonts, lines and markers are the styler's
 (:mod:`emviz.ui.classroom.styling`).
 """
@@ -160,6 +161,9 @@ class PresentationLayout:
                 # geometry: the window takes its own back, once Qt has
                 # handled the change of state.
                 QtCore.QTimer.singleShot(0, w, self._back_to_normal_rect)
+        elif not on and not self._was_maximized:
+            # Presented in a window: the large type may have widened it.
+            QtCore.QTimer.singleShot(0, w, self._back_to_normal_rect)
         # Once the window has its new size (full screen, or back): the
         # strip's height for this screen, or the sizes from before.
         if on:
@@ -227,6 +231,9 @@ class PresentationLayout:
         speed_label = getattr(w.controls, "speed_label", None)
         if speed_label is not None:
             out.append(speed_label)
+        # Toolbars: the side column has the EM buttons, and the keys work;
+        # the height goes to the plot (at 1280x720 it needs every pixel).
+        out += [bar for bar in w.findChildren(QtWidgets.QToolBar) if bar.parentWidget() is w]
         return out
 
 
