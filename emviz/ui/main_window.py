@@ -36,12 +36,9 @@ from emviz.ui.actions import (
 )
 from emviz.ui.docks import stack_right_docks
 from emviz.ui.files import session_io
+from emviz.ui.layout import AdaptiveLabel, build_layout, fit_to_screen, fits_screen
 from emviz.ui.remembered import last_folder, remember_folder
-from emviz.ui.views.controls import ControlPanel
 from emviz.ui.views.dialogs import ColumnDialog, GenerateDialog
-from emviz.ui.views.loglik_view import LoglikView
-from emviz.ui.views.param_table import ParamTable, RespView
-from emviz.ui.views.scatter_view import ScatterView
 from emviz.ui.views.style import BASE_POINT_SIZE, configure_pyqtgraph
 
 __all__ = ["FEATURES", "MainWindow"]
@@ -147,7 +144,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s.data_changed.connect(self._choose_aspect)
         self.scatter.add_requested.connect(lambda x, y: s.add_points([[x, y]]))
         self._choose_aspect()
-        self.resize(1500, 950)
+        fit_to_screen(self)
         self.update_state()
         self._install(features)
         app = QtWidgets.QApplication.instance()
@@ -164,9 +161,23 @@ class MainWindow(QtWidgets.QMainWindow):
             if callable(getattr(feature, "shutdown", None)):
                 self.add_shutdown(feature.shutdown)
         stack_right_docks(self)
+        for dock in self.findChildren(QtWidgets.QDockWidget):
+            dock.visibilityChanged.connect(
+                lambda visible: (
+                    QtCore.QTimer.singleShot(0, self, self._narrow_side_panel) if visible else None
+                )
+            )
         for feature in self.features.values():
             if callable(getattr(feature, "all_installed", None)):
                 feature.all_installed()
+
+    def _narrow_side_panel(self) -> None:
+        """With a panel open, the side panel at its narrowest: the room goes to the plots."""
+        split = self.layout_parts.main_split
+        sizes = split.sizes()
+        side = self.layout_parts.side_scroll.minimumSizeHint().width()
+        if len(sizes) == 2 and sizes[1] > side:
+            split.setSizes([sum(sizes) - side, side])
 
     def add_menu(self, key: str, title: str, before: str | None = "help") -> QtWidgets.QMenu:
         """A new menu, before the menu ``before`` (Help stays last); also ``menus[key]``."""
@@ -258,87 +269,14 @@ class MainWindow(QtWidgets.QMainWindow):
         data_menu.setToolTipsVisible(True)
 
     def _make_layout(self) -> None:
-        s = self.session
-        self.scatter = ScatterView(s)
-        self.loglik = LoglikView(s)
-        self.param_table = ParamTable(s)
-        self.resp_view = RespView(s)
-        self.controls = ControlPanel(s, self.actions_by_key)
-
-        self.history_slider = QtWidgets.QSlider(
-            Qt.Orientation.Horizontal, objectName="historySlider"
-        )
-        self.history_slider.setToolTip("The history of half-steps: drag to replay (Left/Right)")
-        self.history_slider.setPageStep(2)
-        self.history_slider.valueChanged.connect(self._on_history_slider)
-        self.history_label = QtWidgets.QLabel(objectName="historyLabel")
-        self.history_label.setMinimumWidth(260)
-        back = QtWidgets.QToolButton(objectName="backButton")
-        back.setDefaultAction(self.actions_by_key["back"])
-        back.setArrowType(Qt.ArrowType.LeftArrow)
-        forward = QtWidgets.QToolButton(objectName="forwardButton")
-        forward.setDefaultAction(self.actions_by_key["forward"])
-        forward.setArrowType(Qt.ArrowType.RightArrow)
-        history_row = QtWidgets.QHBoxLayout()
-        history_row.addWidget(QtWidgets.QLabel("History"))
-        history_row.addWidget(back)
-        history_row.addWidget(self.history_slider, 1)
-        history_row.addWidget(forward)
-        history_row.addWidget(self.history_label)
-
-        # The table with a caption that says what it was estimated from.
-        table_box = QtWidgets.QWidget()
-        table_layout = QtWidgets.QVBoxLayout(table_box)
-        table_layout.setContentsMargins(0, 0, 0, 0)
-        table_layout.setSpacing(2)
-        table_layout.addWidget(self.param_table, 1)
-        self.param_caption = QtWidgets.QLabel(objectName="paramCaption")
-        self.param_caption.setWordWrap(True)
-        table_layout.addWidget(self.param_caption)
-        bottom = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.loglik)
-        bottom.addWidget(table_box)
-        bottom.setStretchFactor(0, 1)
-        bottom.setStretchFactor(1, 1)
-        bottom.setSizes([560, 520])
-        left_split = QtWidgets.QSplitter(Qt.Orientation.Vertical)
-        left_split.addWidget(self.scatter)
-        left_split.addWidget(bottom)
-        left_split.setStretchFactor(0, 3)
-        left_split.setStretchFactor(1, 1)
-        left_split.setSizes([640, 250])
-        left = QtWidgets.QWidget()
-        left_layout = QtWidgets.QVBoxLayout(left)
-        left_layout.setContentsMargins(4, 4, 4, 4)
-        left_layout.addWidget(left_split, 1)
-        left_layout.addLayout(history_row)
-
-        right = QtWidgets.QWidget()
-        right_layout = QtWidgets.QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.controls)
-        resp_box = QtWidgets.QGroupBox("Point clicked")
-        resp_layout = QtWidgets.QVBoxLayout(resp_box)
-        resp_layout.addWidget(self.resp_view.title)
-        self.resp_view.setMinimumHeight(130)
-        resp_layout.addWidget(self.resp_view, 1)
-        right_layout.addWidget(resp_box, 1)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(right)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(400)
-
-        splitter = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(scroll)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 0)
-        splitter.setSizes([1150, 420])
-        self.setCentralWidget(splitter)
+        #: The containers of the layout, which presentation mode rearranges.
+        self.layout_parts = build_layout(self)
 
     def _make_status_bar(self) -> None:
-        self.status_label = QtWidgets.QLabel(objectName="statusLabel")
+        # Shorter forms of the status line where the window is narrow: in
+        # presentation mode's large type the full line is wider than a
+        # 1280-pixel screen, and a plain label widened the window past it.
+        self.status_label = AdaptiveLabel(objectName="statusLabel")
         self.warning_label = QtWidgets.QLabel(objectName="warningLabel")
         self.warning_label.setStyleSheet("color: #B00000; font-weight: bold;")
         bar = self.statusBar()
@@ -355,7 +293,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def flush(self) -> None:
         """Draw pending redraws now (for tests and scripts)."""
-        for view in (self.scatter, self.loglik, self.param_table, self.resp_view):
+        for view in (self.scatter, self.loglik, self.param_table, self.resp_view, self.readout):
             view.flush()
         for view in self.extra_views:
             view.flush()
@@ -381,6 +319,9 @@ class MainWindow(QtWidgets.QMainWindow):
         slider.setRange(0, max(len(s.history) - 1, 0))
         slider.setValue(max(s.index, 0))
         slider.blockSignals(False)
+        # Room for the text of a long history: the label keeps its width from
+        # the first step to the thousandth half-step (in its font, whatever its size).
+        self.history_label.reserve("999 / 999: iteration 99, M-step")
         if snap is not None:
             self.history_label.setText(
                 f"{s.index + 1} / {len(s.history)}: iteration {snap.iteration}, "
@@ -389,7 +330,7 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self.history_label.setText("")
 
-        self.status_label.setText(self.status_text())
+        self.status_label.set_variants(self.status_texts())
         self.param_caption.setText(self.param_caption_text())
         if snap is not None and snap.collapsing:
             comps = ", ".join(str(k + 1) for k in snap.collapsing)
@@ -401,9 +342,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.warning_label.setText("")
 
     def status_text(self) -> str:
+        """The status line: the data, K, the step shown, its log-likelihood, the state."""
+        return self.status_texts()[0]
+
+    def status_texts(self) -> list[str]:
+        """The status line, then shorter forms of it for a narrow window."""
         s = self.session
         if not s.history:
-            return f"{s.n_samples} points"
+            return [f"{s.n_samples} points"]
         snap = s.history[s.index]
         name = f" ({s.data_name})" if s.data_name else ""
         state = "converged" if snap.converged else ("running" if s.running else "not converged")
@@ -415,11 +361,12 @@ class MainWindow(QtWidgets.QMainWindow):
             name += f", {s.n_incomplete} incomplete: EM fills them in"
         elif s.n_incomplete_raw:
             name += f", {s.n_incomplete_raw} incomplete rows left out"
-        return (
-            f"{s.n_samples} points{name}   ·   K = {snap.mixture.n_components}   ·   "
-            f"iteration {snap.iteration}, {_PHASE_NAMES[snap.phase]}   ·   "
+        step = f"iteration {snap.iteration}, {_PHASE_NAMES[snap.phase]}"
+        medium = (
+            f"K = {snap.mixture.n_components}   ·   {step}   ·   "
             f"log-likelihood {snap.log_likelihood:.6g}   ·   {state}"
         )
+        return [f"{s.n_samples} points{name}   ·   {medium}", medium, f"{step}   ·   {state}"]
 
     def param_caption_text(self) -> str:
         """What the parameters were estimated from: the points, and how many are incomplete."""
@@ -457,9 +404,6 @@ class MainWindow(QtWidgets.QMainWindow):
                 "(View > Equal axis scales, X)",
                 8000,
             )
-
-    def _on_history_slider(self, value: int) -> None:
-        self.session.set_index(value)
 
     # ------------------------------------------------------------------ data
 
@@ -644,6 +588,54 @@ class MainWindow(QtWidgets.QMainWindow):
             event.acceptProposedAction()
             # After the drop returns, so that dialogs do not run inside the drag.
             QtCore.QTimer.singleShot(0, lambda: self.open_file(path))
+
+    def restoreGeometry(self, geometry: QtCore.QByteArray | bytes) -> bool:  # noqa: N802
+        """Restore a remembered geometry only if it still fits a screen.
+
+        A geometry remembered on a large monitor put the window's side panel
+        and history bar off a 1280x720 projector; then the window opens
+        fitted to its screen instead, and this returns False.
+        """
+        before = (self.saveGeometry(), self.isMaximized())
+        if not super().restoreGeometry(QtCore.QByteArray(geometry)):
+            return False
+        if self.isMaximized() or self.isFullScreen() or fits_screen(self):
+            return True
+        if before[1]:
+            self.showMaximized()
+        else:
+            super().restoreGeometry(before[0])
+            fit_to_screen(self)
+        return False
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """A window that grew past the edge of its screen moves back onto it.
+
+        The window grows when its content's minimum grows (panels opened,
+        the layout on the screen, presentation mode's large type and back)
+        and Qt keeps its top-left corner: on a small screen its right part
+        was off the screen.
+        """
+        super().resizeEvent(event)
+        grew = (
+            event.size().width() > event.oldSize().width()
+            or event.size().height() > event.oldSize().height()
+        )
+        if grew and self.isVisible() and not (self.isMaximized() or self.isFullScreen()):
+            QtCore.QTimer.singleShot(0, self, self._move_onto_screen)
+
+    def _move_onto_screen(self) -> None:
+        if self.isMaximized() or self.isFullScreen() or fits_screen(self):
+            return
+        screen = self.screen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        frame = self.frameGeometry()
+        x = max(available.left(), min(frame.left(), available.right() + 1 - frame.width()))
+        y = max(available.top(), min(frame.top(), available.bottom() + 1 - frame.height()))
+        if (x, y) != (frame.left(), frame.top()):
+            self.move(x, y)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.shutdown()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
 from emviz.core.matching import same_solution
@@ -632,3 +632,109 @@ def test_a_huge_reg_covar_is_refused_and_reseed_keeps_working(qtbot, lab_window)
     assert "reg_covar must be at most 1000" in errors[-1]
     assert lab.collapse.reinitialise(0)
     assert s.step_iteration() and np.isfinite(s.current.log_likelihood)
+
+
+# ----------------------------------------------------------------------------------------------
+# Labels that never overlap
+
+
+def _overlaps(rects) -> list[tuple[int, int]]:
+    return [
+        (i, j)
+        for i in range(len(rects))
+        for j in range(i + 1, len(rects))
+        if rects[i].intersects(rects[j])
+    ]
+
+
+def many_maxima_result(mixture: Mixture, n_maxima: int = 19) -> RestartsResult:
+    """A restarts result with ``n_maxima`` maxima of nearly equal log-likelihood, 2 runs each."""
+    from emviz.core.restarts import LocalMaximum
+
+    runs, maxima = [], []
+    for m in range(n_maxima):
+        ll = -1000.0 - 0.001 * m  # close together: every count label sits at the same height
+        members = []
+        for j in range(2):
+            index = 2 * m + j
+            runs.append(
+                RestartRun(
+                    index=index,
+                    seed=index,
+                    method="kmeans++",
+                    start=mixture,
+                    mixture=mixture,
+                    log_likelihoods=np.array([ll - 5.0, ll]),
+                    n_iter=1,
+                    converged=True,
+                    collapsed=(),
+                )
+            )
+            members.append(index)
+        maxima.append(LocalMaximum(ll, mixture, tuple(members)))
+    return RestartsResult(tuple(runs), tuple(maxima), len(runs), 0, False)
+
+
+def test_restart_plot_labels_never_overlap_with_many_maxima(qtbot, lab_window):
+    # With 19 maxima the axis labels read "#1#2#3..." and the "×n" counts overlapped.
+    win, lab = lab_window
+    lab.actions["restarts"].trigger()
+    panel = lab.restarts
+    qtbot.waitUntil(lambda: panel.plot.isVisible() and panel.plot.width() > 100)
+    result = many_maxima_result(win.session.current.mixture)
+    panel.set_result(result, panel._params, panel._data)
+    panel.flush()
+    panel.plot.grab()  # painted: every label has its size on the screen
+    vb = panel.plot.getPlotItem().vb
+    shown = [label for label in panel.count_labels if label.isVisible()]
+    assert shown and shown[0] is panel.count_labels[0]  # the best maximum's count is shown
+    rects = [label.sceneBoundingRect() for label in shown]
+    assert not _overlaps(rects)
+    assert all(vb.sceneBoundingRect().contains(r) for r in rects)
+    # No count covers a dot.
+    x, y, _ = panel.strip_positions()
+    for xi, yi in zip(x, y, strict=True):
+        p = vb.mapViewToScene(QtCore.QPointF(xi, yi))
+        assert not any(r.contains(p) for r in rects)
+    # The axis labels: every step-th maximum, at least a label's width apart.
+    axis = panel.plot.getPlotItem().getAxis("bottom")
+    major = axis._tickLevels[0]
+    step = panel.tick_step()
+    assert len(major) == len(range(0, 19, step))
+    metrics = QtGui.QFontMetrics(axis.style.get("tickFont") or axis.font())
+    (x0, x1), _ = vb.viewRange()
+    gap = step * vb.width() / (x1 - x0)
+    assert all(metrics.horizontalAdvance(text) < gap for _, text in major)
+
+
+def test_collapse_labels_never_overlap_when_components_collapse_together(qtbot, lab_window):
+    # Components collapsing onto nearby points had their "component k collapsing"
+    # labels drawn on top of each other.
+    from dataclasses import replace
+
+    win, lab = lab_window
+    s, cv = win.session, lab.collapse
+    lab.show_dock("collapse")
+    snap = s.history[s.index]
+    centre = np.nanmean(s.X, axis=0)
+    span = np.nanmax(s.X, axis=0) - np.nanmin(s.X, axis=0)
+    k = 5
+    means = centre + 0.02 * span * np.array([[i, (-1) ** i] for i in range(k)])
+    cov = np.diag((1e-3 * span) ** 2)
+    mixture = Mixture(np.full(k, 1 / k), means, np.repeat(cov[None], k, axis=0))
+    cv._draw_overlay(replace(snap, mixture=mixture, collapsing=tuple(range(k))))
+    win.scatter.grab()  # painted: every label has its size on the screen
+    vb = win.scatter.getPlotItem().vb
+    shown = [label for label in cv.ring_labels if label.isVisible()]
+    assert len(shown) >= 2
+    rects = [label.sceneBoundingRect() for label in shown]
+    assert not _overlaps(rects)
+    assert all(vb.sceneBoundingRect().contains(r) for r in rects)
+    for x, y in means:  # no label on a ring's centre
+        p = vb.mapViewToScene(QtCore.QPointF(x, y))
+        assert not any(r.contains(p) for r in rects)
+    # Zooming moves the rings apart or together in pixels: placed again, still apart.
+    vb.scaleBy((0.5, 0.5))
+    win.scatter.grab()
+    shown = [label for label in cv.ring_labels if label.isVisible()]
+    assert not _overlaps([label.sceneBoundingRect() for label in shown])

@@ -949,3 +949,114 @@ def test_the_column_dialog_offers_a_bundled_data_sets_own_columns(qtbot):
     other = ColumnDialog("measurements.csv", names)
     qtbot.addWidget(other)
     assert other.columns() == names[:2]
+
+
+# ---------------------------------------------------------------------------- fitting the screen
+
+
+def test_the_window_opens_fitted_to_its_screen(qtbot, window):
+    # It opened at 1500 x 950 whatever the screen: on a 1280 x 720 projector
+    # the side panel and the history bar were off the screen.
+    from emviz.ui.layout import PREFERRED_SIZE, fitted_size
+
+    available = window.screen().availableGeometry()
+    qtbot.waitUntil(lambda: available.contains(window.frameGeometry()))
+    # (On this 800 x 800 offscreen screen the window's minimum width is more.)
+    assert window.size() == fitted_size(available).expandedTo(window.minimumSizeHint())
+    assert fitted_size(QtCore.QRect(0, 0, 1280, 720)) == QtCore.QSize(1177, 662)
+    assert fitted_size(QtCore.QRect(0, 0, 2560, 1440)) == PREFERRED_SIZE
+
+
+def test_a_remembered_geometry_is_restored_only_if_it_still_fits(qtbot, window):
+    # Remembered on a large monitor, restored on a projector: refused, fitted instead.
+    from emviz.ui.layout import fitted_size
+
+    available = window.screen().availableGeometry()
+    qtbot.waitUntil(lambda: available.contains(window.frameGeometry()))
+    big = window.saveGeometry()
+    fits = window.minimumSizeHint().expandedTo(QtCore.QSize(300, 300)) + QtCore.QSize(2, 2)
+    assert fits.width() + 8 <= available.width() and fits.height() + 8 <= available.height()
+    window.setGeometry(QtCore.QRect(available.topLeft() + QtCore.QPoint(3, 3), fits))
+    qtbot.waitUntil(lambda: window.size() == fits)
+    small = window.saveGeometry()
+    # A geometry of a window twice the screen's size, as a larger screen left it.
+    window.setGeometry(0, 0, 2 * available.width(), 2 * available.height())
+    qtbot.waitUntil(lambda: window.width() == 2 * available.width())
+    too_big = window.saveGeometry()
+
+    assert window.restoreGeometry(small)
+    qtbot.waitUntil(lambda: window.size() == fits)
+    assert not window.restoreGeometry(too_big)
+    assert available.contains(window.frameGeometry())
+    assert window.size() == fitted_size(available).expandedTo(window.minimumSizeHint())
+    assert window.restoreGeometry(big)
+
+
+def test_the_readout_shows_the_numbers_of_the_snapshot_shown(qtbot, window):
+    from emviz.ui.views.readout import readout_rows
+
+    s = window.session
+    s.step_iteration()
+    s.step_iteration()
+    window.flush()
+    snap = s.history[s.index]
+    loglik, rows = readout_rows(s)
+    change = snap.log_likelihood - s.history[s.index - 2].log_likelihood
+    assert f"{snap.log_likelihood:.2f}".replace("-", "−") in loglik
+    assert f"+{change:.3g}" in loglik
+    m = snap.mixture
+    assert len(rows) == m.n_components
+    for k, (pi, mu, sigma) in enumerate(rows):
+        cov = m.covariances[k]
+        rho = cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])
+        assert pi == f"π {m.weights[k]:.3g}"
+        assert mu == f"μ ({m.means[k][0]:.3g}, {m.means[k][1]:.3g})".replace("-", "−")
+        assert f"{np.sqrt(cov[0, 0]):.3g}" in sigma and f"ρ {rho:.3g}".replace("-", "−") in sigma
+    # Hidden beside the table; shown (and drawn) in presentation mode.
+    assert not window.readout.isVisible()
+    window.classroom.set_presentation(True, full_screen=False)
+    qtbot.waitUntil(window.readout.isVisible)
+    assert "π" in window.readout.text() and "−" in window.readout.text()
+    window.classroom.set_presentation(False)
+    assert not window.readout.isVisible()
+
+
+def test_the_history_label_keeps_its_width_as_the_steps_go_by(qtbot, window):
+    # Its width followed its text: the slider, and in a narrow window the
+    # plots, moved at every step (an exported animation changed size mid-way).
+    s = window.session
+    for _ in range(4):
+        s.step()
+    window.flush()
+    widths = set()
+    for i in range(len(s.history)):
+        s.set_index(i)
+        window.flush()
+        widths.add(window.history_label.sizeHint().width())
+    assert len(widths) == 1
+
+
+def test_presentation_mode_closes_panels_and_toolbars_and_puts_them_back(qtbot, window):
+    # The panels and toolbars took the room the plot needs on a projector.
+    toolbar = window.addToolBar("extra")
+    toolbar.addAction("x")
+    dock = window.findChild(QtWidgets.QDockWidget, "boundDock")
+    dock.toggleViewAction().trigger()
+    qtbot.waitUntil(dock.isVisible)
+    # Laid out: the toolbar above the plots, the dock beside them.
+    qtbot.waitUntil(
+        lambda: (
+            window.centralWidget().geometry().top() > toolbar.geometry().bottom()
+            and window.centralWidget().geometry().right() < dock.geometry().left()
+        )
+    )
+    parts = window.layout_parts
+    before = [parts.main_split.sizes(), parts.left_split.sizes()]
+    window.classroom.set_presentation(True, full_screen=False)
+    assert not dock.isVisible() and not toolbar.isVisible()
+    assert window.readout.isVisible() and not parts.history_bar.isVisible()
+    assert window.controls.button_columns == 2
+    window.classroom.set_presentation(False)
+    qtbot.waitUntil(lambda: dock.isVisible() and toolbar.isVisible())
+    assert window.controls.button_columns == 3
+    qtbot.waitUntil(lambda: [parts.main_split.sizes(), parts.left_split.sizes()] == before)

@@ -1,9 +1,24 @@
-"""Presentation mode's layout: full screen, the essential controls only, room for the plots.
+"""Presentation mode's layout: full screen, the plots large, the numbers readable from the back.
+
+Designed for a 1280x720 projector and a 1920x1080 screen::
+
+    +--------------------------------------------+------------------+
+    |                                            | Next step: ...   |
+    |   scatter plot (at least half the screen)  | [E-step][M-step] |
+    |                                            | [Iter.] [Run]    |
+    |                                            | ...  speed       |
+    +--------------------------------------------+ readout:         |
+    |   log-likelihood: a wide, short strip      | π, μ, σ, ρ; log p|
+    +--------------------------------------------+------------------+
+    | status bar                                                    |
 
 :class:`PresentationLayout` hides what a lecture hall does not need (the
-model settings, the display options, the tables), gives the log-likelihood
-plot and the large buttons more room, and puts everything back as it was on
-leaving. The sizes (fonts, lines, markers) are the styler's
+model settings, the display options, the point inspector, the parameter
+table, which the readout replaces, the history bar and the toolbars,
+whose commands keep their keys, the speed's wording), closes the open
+panels, and puts everything back exactly as it was on leaving (splitter
+sizes, panels, the window's geometry). The
+sizes of fonts, lines and markers are the styler's
 (:mod:`emviz.ui.classroom.styling`).
 """
 
@@ -11,7 +26,21 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["PresentationLayout"]
+from emviz.ui.docks import FittingScrollArea
+
+__all__ = ["PresentationLayout", "strip_height"]
+
+#: The log-likelihood strip's share of the screen's height, and its bounds in pixels.
+STRIP_SHARE = 0.14
+STRIP_MIN, STRIP_MAX = 96, 260
+#: On a screen at least this high, the strip's share is larger (room to read the curve).
+TALL_SCREEN, TALL_SHARE = 900, 0.2
+
+
+def strip_height(screen_height: int) -> int:
+    """Height of the log-likelihood strip on a screen ``screen_height`` pixels high."""
+    share = TALL_SHARE if screen_height >= TALL_SCREEN else STRIP_SHARE
+    return max(STRIP_MIN, min(STRIP_MAX, int(screen_height * share)))
 
 
 class PresentationLayout:
@@ -23,88 +52,209 @@ class PresentationLayout:
         #: The window's geometry before presentation mode (remembered instead of full screen).
         self.normal_geometry: QtCore.QByteArray | None = None
         self._hidden: list[QtWidgets.QWidget] = []
+        self._closed_docks: list[QtWidgets.QDockWidget] = []
         self._saved_sizes: dict = {}
-        self._side_min = None
-        self._spacer = None
+        self._saved_stretch: list[tuple] = []
+        self._button_columns = 3
+        self._saved_margins = None
+        self._normal_size = window.size()
+        self._normal_rect = window.geometry()
+        self._went_full_screen = False
+        self._resize_watch = _ResizeWatch(window)
+        self.active = False
+
+    # ---------------------------------------------------------------- enter / leave
 
     def enter(self) -> None:
-        """Hide the inessential widgets and make room for the plots and buttons."""
+        """Hide the inessential widgets and panels; the plots and the readout take the room."""
         w = self.window
+        parts = getattr(w, "layout_parts", None)
+        self.active = True
         self._was_maximized = w.isMaximized()
         self.normal_geometry = w.saveGeometry()
+        self._normal_size = w.size()
+        self._normal_rect = w.geometry()
         self._hidden = [x for x in self._inessential() if x.isVisible() or not w.isVisible()]
         for widget in self._hidden:
             widget.hide()
-        self._layout_for(True)
+        self._closed_docks = [
+            dock
+            for dock in w.findChildren(QtWidgets.QDockWidget)
+            if dock.isVisible() and not dock.isFloating()
+        ]
+        for dock in self._closed_docks:
+            dock.hide()
+        if parts is None:
+            return
+        self._saved_sizes = {
+            split: split.sizes()
+            for split in (parts.main_split, parts.left_split, parts.bottom_split)
+        }
+        # The splitters give a change of the window's size to the scatter plot
+        # only: the strip and the side column keep theirs.
+        self._saved_stretch = []
+        for split, stretches in ((parts.left_split, (1, 0)), (parts.main_split, (1, 0))):
+            for i, factor in enumerate(stretches):
+                policy = split.widget(i).sizePolicy()
+                self._saved_stretch.append((split.widget(i), QtWidgets.QSizePolicy(policy)))
+                policy.setHorizontalStretch(factor)
+                policy.setVerticalStretch(factor)
+                split.widget(i).setSizePolicy(policy)
+        plot_area = parts.left_split.parentWidget().layout()
+        self._saved_margins = plot_area.contentsMargins()
+        plot_area.setContentsMargins(0, 0, 0, 0)  # every pixel to the plots
+        controls = w.controls
+        self._button_columns = getattr(controls, "button_columns", 3)
+        if hasattr(controls, "set_button_columns"):
+            controls.set_button_columns(2)
+        readout = getattr(w, "readout", None)
+        if readout is not None:
+            readout.show()
+            readout.flush()
+        self.arrange()
 
     def leave(self) -> None:
-        """Show what :meth:`enter` hid and put the splitters back."""
+        """Show what :meth:`enter` hid, reopen the panels, put the splitters back."""
+        w = self.window
+        self.active = False
         for widget in self._hidden:
             widget.show()
         self._hidden = []
-        self._layout_for(False)
+        readout = getattr(w, "readout", None)
+        if readout is not None:
+            readout.hide()
+        if hasattr(w.controls, "set_button_columns"):
+            w.controls.set_button_columns(self._button_columns)
+        parts = getattr(w, "layout_parts", None)
+        if parts is not None and self._saved_margins is not None:
+            parts.left_split.parentWidget().layout().setContentsMargins(self._saved_margins)
+            self._saved_margins = None
+        for widget, policy in self._saved_stretch:
+            widget.setSizePolicy(policy)
+        self._saved_stretch = []
+        for dock in self._closed_docks:
+            dock.show()
+        self._closed_docks = []
+        self._restore_sizes()
 
     def show(self, on: bool, full_screen: bool = True) -> None:
         """Full screen on entering (if ``full_screen``); the window as it was on leaving."""
         w = self.window
         if on and full_screen:
+            self._went_full_screen = True
             w.showFullScreen()
-        elif not on and w.isFullScreen():
+            screen = w.screen()
+            if screen is not None and w.geometry() != screen.geometry():
+                # Without a window manager (a bare X server, a kiosk), full
+                # screen is only a wish: the window takes the screen itself.
+                w.setGeometry(screen.geometry())
+        elif not on and (w.isFullScreen() or self._went_full_screen):
+            # (Without a window manager the window's state never says full screen.)
+            self._went_full_screen = False
             if self._was_maximized:
                 w.showMaximized()
             else:
                 w.showNormal()
                 if self.normal_geometry is not None:
                     w.restoreGeometry(self.normal_geometry)
-
-    def _layout_for(self, on: bool) -> None:
-        """More room for the log-likelihood plot and the buttons; the controls packed at the top."""
-        w = self.window
-        left_split = w.scatter.parentWidget()
-        main_split = w.centralWidget()
-        right = w.controls.parentWidget()
-        right_layout = right.layout() if right is not None else None
+                # Without a window manager nothing undoes the full-screen
+                # geometry: the window takes its own back, once Qt has
+                # handled the change of state.
+                QtCore.QTimer.singleShot(0, w, self._back_to_normal_rect)
+        elif not on and not self._was_maximized:
+            # Presented in a window: the large type may have widened it.
+            QtCore.QTimer.singleShot(0, w, self._back_to_normal_rect)
+        # Once the window has its new size (full screen, or back): the
+        # strip's height for this screen, or the sizes from before.
         if on:
-            self._saved_sizes = {}
-            for split in (left_split, main_split):
-                if isinstance(split, QtWidgets.QSplitter):
-                    self._saved_sizes[split] = split.sizes()
-            if isinstance(left_split, QtWidgets.QSplitter) and left_split.count() == 2:
-                total = sum(left_split.sizes())
-                left_split.setSizes([int(total * 0.64), total - int(total * 0.64)])
-            if isinstance(main_split, QtWidgets.QSplitter) and main_split.count() >= 2:
-                # The side panel (a scroll area) wide enough for the large buttons.
-                side = main_split.widget(1)
-                self._side_min = (side, side.minimumWidth())
-                side.setMinimumWidth(max(side.minimumWidth(), 540))
-            if right_layout is not None:
-                self._spacer = QtWidgets.QSpacerItem(
-                    0, 0, QtWidgets.QSizePolicy.Policy.Minimum,
-                    QtWidgets.QSizePolicy.Policy.Expanding,
-                )  # fmt: skip
-                right_layout.addItem(self._spacer)
+            QtCore.QTimer.singleShot(0, w, self.arrange)
         else:
-            side_min = self._side_min
-            if side_min is not None:
-                side_min[0].setMinimumWidth(side_min[1])
-                self._side_min = None
-            for split, sizes in self._saved_sizes.items():
-                split.setSizes(sizes)
-            self._saved_sizes = {}
-            spacer = self._spacer
-            if spacer is not None and right_layout is not None:
-                right_layout.removeItem(spacer)
-                self._spacer = None
+            self._restore_sizes()
+            if w.size() != self._normal_size:
+                # The window system resizes the window later: the splitters
+                # get their sizes back when it is the size it was.
+                self._resize_watch.watch(self._normal_size, self._restore_sizes)
+
+    def _back_to_normal_rect(self) -> None:
+        w = self.window
+        if not (self.active or w.isFullScreen() or w.isMaximized() or self._was_maximized):
+            if w.geometry() != self._normal_rect:
+                w.setGeometry(self._normal_rect)
+
+    # ---------------------------------------------------------------- sizes
+
+    def arrange(self) -> None:
+        """The strip's height and the side column's width for the window's screen."""
+        w = self.window
+        parts = getattr(w, "layout_parts", None)
+        if parts is None or not self.active:
+            return
+        screen = w.screen() or QtWidgets.QApplication.primaryScreen()
+        height = screen.geometry().height() if screen is not None else w.height()
+        left = parts.left_split
+        total = sum(left.sizes()) or left.height()
+        strip = strip_height(height)
+        left.setSizes([max(total - strip, 1), strip])
+        main = parts.main_split
+        total = sum(main.sizes()) or main.width()
+        side = parts.side_scroll.minimumSizeHint().width()
+        main.setSizes([max(total - side, 1), side])
+
+    def _restore_sizes(self) -> None:
+        if self.active:
+            return
+        # The panels' minimum widths for the normal font first, and the
+        # splitters' reaction to them: else they redistribute afterwards.
+        for area in self.window.findChildren(FittingScrollArea):
+            area.fit_width()
+        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
+        for split, saved in self._saved_sizes.items():
+            split.setSizes(saved)
 
     def _inessential(self) -> list[QtWidgets.QWidget]:
-        """What presentation mode hides: the settings, display options, tables."""
+        """What presentation mode hides: the settings, display options, inspector, table."""
         w = self.window
         out: list[QtWidgets.QWidget] = []
         for box in w.findChildren(QtWidgets.QGroupBox):
             if box.title() in ("Model", "Show", "Point clicked"):
                 out.append(box)
-        for name in ("param_table", "param_caption"):  # the caption goes with its table
+        # The caption goes with its table; the readout shows the numbers instead.
+        for name in ("param_table", "param_caption"):
             widget = getattr(w, name, None)
             if widget is not None:
                 out.append(widget)
+        parts = getattr(w, "layout_parts", None)
+        if parts is not None:
+            out += [parts.table_box, parts.history_bar]
+        # The speed's wording: the slider stays (its tooltip and the status
+        # bar say the speed); two lines of large type the readout needs.
+        speed_label = getattr(w.controls, "speed_label", None)
+        if speed_label is not None:
+            out.append(speed_label)
+        # Toolbars: the side column has the EM buttons, and the keys work;
+        # the height goes to the plot (at 1280x720 it needs every pixel).
+        out += [bar for bar in w.findChildren(QtWidgets.QToolBar) if bar.parentWidget() is w]
         return out
+
+
+class _ResizeWatch(QtCore.QObject):
+    """Calls a function once, when ``window`` is next resized to a given size."""
+
+    def __init__(self, window: QtWidgets.QWidget) -> None:
+        super().__init__(window)
+        self._size: QtCore.QSize | None = None
+        self._fn = None
+        window.installEventFilter(self)
+
+    def watch(self, size: QtCore.QSize, fn) -> None:
+        self._size, self._fn = QtCore.QSize(size), fn
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if (
+            self._fn is not None
+            and event.type() == QtCore.QEvent.Type.Resize
+            and event.size() == self._size
+        ):
+            fn, self._fn = self._fn, None
+            QtCore.QTimer.singleShot(0, self, fn)  # after the layout has the new size
+        return False

@@ -41,12 +41,16 @@ class InsideEM:
         self.density = DensityOverlay(s, window.scatter)
 
         self.docks: dict[str, QtWidgets.QDockWidget] = {
-            key: add_dock(window, key, title, widget, tip)
-            for key, title, widget, tip in (
-                ("bound", "Lower bound", self.bound_view, "log p = L + KL after every half-step"),
-                ("formulas", "M-step formulas", self.formulas_view,
+            # Short tab titles (the full one in the menu and the tooltip):
+            # with several panels open, the tabs stay readable.
+            key: add_dock(window, key, title, widget, tip, tab_title=tab)
+            for key, title, tab, widget, tip in (
+                ("bound", "Lower bound", "", self.bound_view,
+                 "log p = L + KL after every half-step"),
+                ("formulas", "M-step formulas", "Formulas", self.formulas_view,
                  "The formulas with live numbers"),
-                ("model", "Model choice (BIC/AIC)", self.model_choice, "BIC and AIC against K"),
+                ("model", "Model choice (BIC/AIC)", "BIC/AIC", self.model_choice,
+                 "BIC and AIC against K"),
             )
         }  # fmt: skip
         window.tabifyDockWidget(self.docks["bound"], self.docks["model"])
@@ -57,7 +61,7 @@ class InsideEM:
         for key, dock in self.docks.items():
             action = dock.toggleViewAction()
             action.setObjectName(f"{key}DockAction")
-            action.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
+            action.setToolTip(f"Show or hide the {action.text()} panel")
             self.menu.addAction(action)
             self.actions[f"{key}_dock"] = action
         self.menu.addSeparator()
@@ -118,9 +122,9 @@ class InsideEM:
             self.actions["trails"].setChecked(True)
 
     def show_docks(self, *keys: str) -> None:
-        """Show the named docks ("bound", "formulas", "model"), or all."""
+        """Show the named docks ("bound", "formulas", "model"), or all: every one stays open."""
         for key in keys or tuple(self.docks):
-            bring_to_front(self.docks[key])
+            bring_to_front(self.docks[key], make_room=False)
 
     def shutdown(self) -> None:
         """Stop the model-choice worker (the window calls this once, when it closes)."""

@@ -28,6 +28,7 @@ from PySide6 import QtCore, QtWidgets
 
 from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
+from emviz.ui.docks import flow_row
 from emviz.ui.views.axes import CompactAxis
 from emviz.ui.views.series import PHASE_CODES, SnapshotSeries
 from emviz.ui.views.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
@@ -170,11 +171,7 @@ class BoundView(QtWidgets.QWidget):
             self.cursors.append(line)
             w.scene().sigMouseClicked.connect(lambda ev, w=w: self._on_click(w, ev))
 
-        checks = QtWidgets.QHBoxLayout()
-        checks.addWidget(QtWidgets.QLabel("Also show:"))
-        checks.addWidget(self.show_q)
-        checks.addWidget(self.show_h)
-        checks.addStretch(1)
+        checks = flow_row(QtWidgets.QLabel("Also show:"), self.show_q, self.show_h)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.caption)
@@ -185,7 +182,7 @@ class BoundView(QtWidgets.QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         layout.addWidget(split, 1)
-        layout.addLayout(checks)
+        layout.addWidget(checks)
 
         self.show_q.toggled.connect(self._on_toggles)
         self.show_h.toggled.connect(self._on_toggles)

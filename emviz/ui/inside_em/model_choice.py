@@ -28,6 +28,7 @@ from emviz.core.restarts import run_restarts
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.runs.tasks import BackgroundTask
 from emviz.session import Session
+from emviz.ui.docks import flow_row, labelled
 from emviz.ui.views.style import BASE_POINT_SIZE, LINE_WIDTH, style_plot
 
 __all__ = ["KResult", "ModelChoiceView", "model_choice_job"]
@@ -196,14 +197,13 @@ class ModelChoiceView(QtWidgets.QWidget):
         self.plot.addItem(self.loaded_line, ignoreBounds=True)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(QtWidgets.QLabel("Runs per K"))
-        row.addWidget(self.runs_spin)
-        row.addWidget(self.compute_button)
-        row.addWidget(self.cancel_button)
+        # A row that wraps: in a narrow dock "Compute BIC/AIC" was cut to 90 of 152 px.
+        row = flow_row(
+            labelled("Runs per K", self.runs_spin), self.compute_button, self.cancel_button
+        )
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(row)
+        layout.addWidget(row)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 1)

@@ -53,12 +53,12 @@ class Lab(QtCore.QObject):
             | Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.docks: dict[str, QtWidgets.QDockWidget] = {
-            key: add_dock(window, key, title, widget, areas=sides)
-            for key, title, widget in (
-                ("restarts", "Restarts", self.restarts),
-                ("truth", "Ground truth", self.truth_panel),
-                ("collapse", "Collapse", self.collapse),
-                ("compare", "Algorithms", self.compare),
+            key: add_dock(window, key, title, widget, areas=sides, tab_title=tab)
+            for key, title, tab, widget in (
+                ("restarts", "Restarts", "", self.restarts),
+                ("truth", "Ground truth", "Truth", self.truth_panel),
+                ("collapse", "Collapse", "", self.collapse),
+                ("compare", "Algorithms", "", self.compare),
             )
         }
         docks = list(self.docks.values())

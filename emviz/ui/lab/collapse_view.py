@@ -26,6 +26,9 @@ from emviz.core.geometry import ellipse_points
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.runs.pacing import RedrawThrottle
+from emviz.ui.docks import flow_row, labelled
+from emviz.ui.lab.labels import label_fill, place_labels, point_rects
+from emviz.ui.views.controls import FullTextComboBox
 from emviz.ui.views.palette import qcolor
 from emviz.ui.views.style import LINE_WIDTH, style_plot
 
@@ -148,7 +151,7 @@ class CollapseView(QtWidgets.QWidget):
         layout.addWidget(self.plot, 1)
 
         remedies = QtWidgets.QGroupBox("Remedies")
-        grid = QtWidgets.QGridLayout(remedies)
+        rows = QtWidgets.QVBoxLayout(remedies)
         self.reg_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.reg_slider.setObjectName("regCovarSlider")
         self.reg_slider.setRange(*_SLIDER_RANGE)
@@ -159,11 +162,15 @@ class CollapseView(QtWidgets.QWidget):
         )
         self.reg_slider.valueChanged.connect(self._on_slider)
         self.reg_label = QtWidgets.QLabel(objectName="regCovarLabel")
-        self.reg_label.setMinimumWidth(150)
-        grid.addWidget(QtWidgets.QLabel("reg_covar"), 0, 0)
-        grid.addWidget(self.reg_slider, 0, 1)
-        grid.addWidget(self.reg_label, 0, 2)
-        self.component_combo = QtWidgets.QComboBox(objectName="reinitComponentCombo")
+        # The value's width is reserved so that the slider does not jump as it changes.
+        metrics = self.reg_label.fontMetrics()
+        self.reg_label.setMinimumWidth(metrics.horizontalAdvance("9.9e-10 × data variance"))
+        slider_row = QtWidgets.QHBoxLayout()
+        slider_row.addWidget(QtWidgets.QLabel("reg_covar"))
+        slider_row.addWidget(self.reg_slider, 1)
+        slider_row.addWidget(self.reg_label)
+        rows.addLayout(slider_row)
+        self.component_combo = FullTextComboBox(objectName="reinitComponentCombo")
         self.component_combo.setToolTip("The component to restart")
         self.reinit_button = QtWidgets.QPushButton(
             "Re-initialise at a random point", objectName="reinitComponentButton"
@@ -173,9 +180,8 @@ class CollapseView(QtWidgets.QWidget):
             "1/K; the history keeps the intervention and EM goes on from there"
         )
         self.reinit_button.clicked.connect(lambda: self.reinitialise(self.chosen_component()))
-        grid.addWidget(QtWidgets.QLabel("Component"), 1, 0)
-        grid.addWidget(self.component_combo, 1, 1)
-        grid.addWidget(self.reinit_button, 1, 2)
+        # Wraps in a narrow dock ("component 1" was cut to 103 of 135 px).
+        rows.addWidget(flow_row(labelled("Component", self.component_combo), self.reinit_button))
         layout.addWidget(remedies)
 
     def _make_overlay(self) -> None:
@@ -198,6 +204,11 @@ class CollapseView(QtWidgets.QWidget):
         self.ring_item.setZValue(26)
         self.scatter.addItem(self.ring_item, ignoreBounds=True)
         self.ring_labels = []
+        self._ring_count = 0
+        # The labels are placed in pixels: again when the view pans, zooms or resizes.
+        vb = self.scatter.getPlotItem().vb
+        vb.sigRangeChanged.connect(lambda *_: self.place_ring_labels())
+        vb.sigResized.connect(lambda *_: self.place_ring_labels())
         for _ in range(MAX_COMPONENTS):
             label = pg.TextItem("", color=_RED, anchor=(0.0, 2.3))
             font = label.textItem.font()
@@ -311,6 +322,33 @@ class CollapseView(QtWidgets.QWidget):
         super().showEvent(event)
         self._draw_plot()
 
+    def place_ring_labels(self) -> None:
+        """Each "component k collapsing" label near its ring, clear of the rings and the others.
+
+        Collapsing components often sit close together (several shrink onto
+        the same few points): the labels then stack above one another, or go
+        below or beside their ring, instead of being drawn on top of each
+        other; one with no free place is hidden (the status bar and the
+        panel name every collapsing component).
+        """
+        n = self._ring_count
+        if not n or not self.highlight:
+            return
+        vb = self.scatter.getPlotItem().vb
+        (x0, x1), _ = vb.viewRange()
+        labels = self.ring_labels[:n]
+        anchors = []
+        for label in labels:
+            # First towards the middle of the view, then the other way.
+            sides = (1.0, 0.0) if label.pos().x() > 0.5 * (x0 + x1) else (0.0, 1.0)
+            anchors.append(
+                [(side, up) for up in (2.6, 3.7, 4.8) for side in sides]
+                + [(side, -1.6) for side in sides]
+            )
+        ring = float(self.ring_item.opts["size"])
+        xy = np.array([[label.pos().x(), label.pos().y()] for label in labels])
+        place_labels(labels, anchors, vb, point_rects(vb, xy[:, 0], xy[:, 1], ring))
+
     def _draw_overlay(self, snap) -> None:
         show = self.highlight and snap is not None and bool(snap.collapsing)
         held = np.zeros(0, dtype=int)
@@ -320,15 +358,14 @@ class CollapseView(QtWidgets.QWidget):
             self.ring_item.setData(means[:, 0], means[:, 1])
         else:
             self.ring_item.setData([], [])
-        (x0, x1), _ = self.scatter.getPlotItem().vb.viewRange()
+        self._ring_count = len(ks)
         for j, label in enumerate(self.ring_labels):
             if j < len(ks):
-                x, y = float(means[j, 0]), float(means[j, 1])
-                # Above the ring, extending towards the middle of the view.
-                label.setAnchor((1.0, 2.3) if x > 0.5 * (x0 + x1) else (0.0, 2.3))
                 label.setText(f"component {ks[j] + 1} collapsing")
-                label.setPos(x, y)
+                label.setPos(float(means[j, 0]), float(means[j, 1]))
+                label.fill = label_fill(self.scatter)  # the theme's background, behind the text
             label.setVisible(j < len(ks))
+        self.place_ring_labels()
         for k, curve in enumerate(self.ellipse_items):
             on = show and k in snap.collapsing and k < snap.mixture.n_components
             if on:

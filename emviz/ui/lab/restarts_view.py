@@ -18,6 +18,8 @@ from emviz.core.em import iterate_em
 from emviz.core.init import INIT_METHODS
 from emviz.core.restarts import RestartsResult, run_restarts
 from emviz.runs.tasks import BackgroundTask
+from emviz.ui.docks import flow_row, labelled
+from emviz.ui.lab.labels import label_fill, place_labels, point_rects
 from emviz.ui.views.palette import PALETTE_HEX
 from emviz.ui.views.style import style_plot
 
@@ -105,7 +107,6 @@ class RestartsPanel(QtWidgets.QWidget):
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
 
-        form = QtWidgets.QGridLayout()
         self.runs_spin = QtWidgets.QSpinBox(objectName="restartsRunsSpin")
         self.runs_spin.setRange(1, 2000)
         self.runs_spin.setValue(100)
@@ -113,25 +114,20 @@ class RestartsPanel(QtWidgets.QWidget):
         self.seed_spin = QtWidgets.QSpinBox(objectName="restartsSeedSpin")
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setToolTip("Seed of the experiment: the same seed repeats every run")
-        form.addWidget(QtWidgets.QLabel("Runs"), 0, 0)
-        form.addWidget(self.runs_spin, 0, 1)
-        form.addWidget(QtWidgets.QLabel("Seed"), 0, 2)
-        form.addWidget(self.seed_spin, 0, 3)
-        methods = QtWidgets.QHBoxLayout()
+        # Rows that wrap (flow_row): docked beside the plots on a 1280-pixel
+        # screen the panel had 500 of the 590 pixels one row needed.
+        layout.addWidget(
+            flow_row(labelled("Runs", self.runs_spin), labelled("Seed", self.seed_spin))
+        )
         self.method_boxes: dict[str, QtWidgets.QCheckBox] = {}
         for m in INIT_METHODS:
             box = QtWidgets.QCheckBox(m, objectName=f"restartsMethod_{m}")
             box.setChecked(m in ("kmeans++", "random_from_data"))
             box.setToolTip("Initialisation methods are used in turn, run by run")
             box.toggled.connect(self._update_buttons)
-            methods.addWidget(box)
             self.method_boxes[m] = box
-        methods.addStretch(1)
-        form.addWidget(QtWidgets.QLabel("Starts"), 1, 0)
-        form.addLayout(methods, 1, 1, 1, 3)
-        layout.addLayout(form)
+        layout.addWidget(flow_row(QtWidgets.QLabel("Starts"), *self.method_boxes.values()))
 
-        row = QtWidgets.QHBoxLayout()
         self.run_button = QtWidgets.QPushButton("Run restarts", objectName="restartsRunButton")
         self.run_button.setToolTip("Run EM from every start on a worker thread")
         self.run_button.clicked.connect(self.start)
@@ -141,8 +137,8 @@ class RestartsPanel(QtWidgets.QWidget):
         self.progress = QtWidgets.QProgressBar(objectName="restartsProgress")
         self.progress.setFormat("%v / %m runs")
         self.progress.setValue(0)
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(flow_row(self.run_button, self.cancel_button))
         row.addWidget(self.progress, 1)
         layout.addLayout(row)
 
@@ -172,6 +168,8 @@ class RestartsPanel(QtWidgets.QWidget):
         self.selected_item.setZValue(6)
         self.plot.addItem(self.selected_item)
         self.count_labels: list[pg.TextItem] = []
+        # The counts and ticks are placed in pixels: again when the plot's size changes.
+        self.plot.getPlotItem().vb.sigResized.connect(lambda *_: self.place_labels())
         self.plot.setMinimumHeight(220)
 
         self.maxima_table = QtWidgets.QTableWidget(0, 5, objectName="restartsMaxima")
@@ -206,6 +204,11 @@ class RestartsPanel(QtWidgets.QWidget):
                 QtWidgets.QHeaderView.ResizeMode.ResizeToContents
             )
             table.horizontalHeader().setStretchLastSection(True)
+            # Its size hint is its columns' width: the dock opens wide enough
+            # for every column where the screen has room.
+            table.setSizeAdjustPolicy(
+                QtWidgets.QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents
+            )
         self.maxima_table.itemSelectionChanged.connect(self._on_maximum_selected)
         self.runs_table.itemSelectionChanged.connect(self._on_run_selected)
 
@@ -215,7 +218,6 @@ class RestartsPanel(QtWidgets.QWidget):
         split.addWidget(self.runs_table)
         split.setSizes([300, 150, 260])
         layout.addWidget(split, 1)
-        self.setMinimumWidth(520)
 
     # ------------------------------------------------------------------ state
 
@@ -439,23 +441,63 @@ class RestartsPanel(QtWidgets.QWidget):
         best = r.best_run
         j = int(np.flatnonzero(idx == best)[0])
         self.best_item.setData([x[j]], [y[j]])
+        fill = label_fill(self.plot)
         for m, mx in enumerate(r.maxima):
-            label = pg.TextItem(f"×{mx.count}", color=maximum_colour(m), anchor=(0.5, 1.3))
+            label = pg.TextItem(f"×{mx.count}", color=maximum_colour(m), fill=fill)
+            label.setToolTip(f"maximum #{m + 1}: {mx.count} runs")
             font = label.textItem.font()
             font.setPointSize(11)
             font.setBold(True)
             label.setFont(font)
             label.setPos(m + 1, mx.log_likelihood)
+            label.setZValue(4)
             self.plot.addItem(label, ignoreBounds=True)
             self.count_labels.append(label)
-        axis = self.plot.getPlotItem().getAxis("bottom")
-        axis.setTicks([[(m + 1, f"#{m + 1}") for m in range(len(r.maxima))]])
         vb = self.plot.getPlotItem().vb
         vb.setXRange(0.4, len(r.maxima) + 0.6, padding=0)
         lo, hi = float(y.min()), float(y.max())
         pad = max(0.08 * (hi - lo), 0.5)
         vb.setYRange(lo - pad, hi + 2.5 * pad, padding=0)
+        self.place_labels()
         self._draw_selected()
+
+    def tick_step(self) -> int:
+        """Label every n-th maximum on the x axis, so that no two labels "#12" touch."""
+        r = self.result
+        n = len(r.maxima) if r is not None else 0
+        vb = self.plot.getPlotItem().vb
+        axis = self.plot.getPlotItem().getAxis("bottom")
+        font = axis.style.get("tickFont") or axis.font()
+        width = QtGui.QFontMetrics(font).horizontalAdvance(f"#{max(n, 1)}") + 8
+        (x0, x1), _ = vb.viewRange()
+        per_maximum = vb.width() / max(x1 - x0, 1e-9)  # pixels between two maxima
+        if per_maximum <= 0:
+            return 1
+        return max(1, int(np.ceil(width / per_maximum)))
+
+    def place_labels(self) -> None:
+        """Axis ticks thinned to fit; the "×n" counts above their maxima, never overlapping.
+
+        The counts go above their maximum's dots, or higher, or beside them;
+        one that fits nowhere clear of the other counts and of the dots is
+        hidden (its count is in the table and the dots' tooltips). The
+        best maxima are placed first.
+        """
+        r = self.result
+        if r is None or not r.maxima:
+            return
+        n = len(r.maxima)
+        step = self.tick_step()
+        major = [(m + 1, f"#{m + 1}") for m in range(0, n, step)]
+        minor = [(m + 1, "") for m in range(n) if m % step]
+        self.plot.getPlotItem().getAxis("bottom").setTicks([major, minor])
+        x, y, _idx = self.strip_positions()
+        vb = self.plot.getPlotItem().vb
+        marks = point_rects(vb, x, y, float(self.strip.opts["size"]))
+        # Above the dots (centred, or extending right or left), higher, beside, below.
+        above = [(ax, ay) for ay in (1.6, 2.7, 3.8) for ax in (0.5, 0.0, 1.0)]
+        anchors = (*above, (-0.4, 0.5), (1.4, 0.5), (0.5, -0.6))
+        place_labels(self.count_labels, anchors, vb, marks)
 
     def _draw_selected(self) -> None:
         x, y, idx = self.strip_positions()

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from emviz.core.settings import COV_TYPES, INIT_METHODS, MAX_COMPONENTS, MAX_ITER_MAX, SEED_MAX
 from emviz.session import Session
 
-__all__ = ["DELAYS", "ControlPanel"]
+__all__ = ["DELAYS", "ControlPanel", "FullTextComboBox"]
 
 #: Seconds per half-step for each position of the speed slider; the last is
 #: "as fast as possible", so the slider's maximum is the fastest.
@@ -23,12 +23,26 @@ INIT_LABELS = {
 }
 
 
+class FullTextComboBox(QtWidgets.QComboBox):
+    """A combo box that a layout never makes narrower than its longest item.
+
+    (A plain one may be squeezed down to a few characters: "random_from…".)
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
+        return self.sizeHint()
+
+
 def _button(action: QtGui.QAction, name: str) -> QtWidgets.QToolButton:
     button = QtWidgets.QToolButton(objectName=name)
     button.setDefaultAction(action)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     button.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
-    button.setMinimumHeight(40)
+    button.setMinimumHeight(32)
     return button
 
 
@@ -95,6 +109,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.session = session
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
 
         self.next_label = QtWidgets.QLabel(objectName="nextStepLabel")
         font = self.next_label.font()
@@ -105,7 +120,12 @@ class ControlPanel(QtWidgets.QWidget):
         layout.addWidget(self.next_label)
 
         steps = QtWidgets.QGroupBox("EM")
-        grid = QtWidgets.QGridLayout(steps)
+        steps.setObjectName("emGroup")
+        steps_layout = QtWidgets.QVBoxLayout(steps)
+        steps_layout.setContentsMargins(6, 4, 6, 4)
+        steps_layout.setSpacing(4)
+        self._button_grid = QtWidgets.QGridLayout()
+        steps_layout.addLayout(self._button_grid)
         self.buttons = {
             "e": _button(actions["e"], "eStepButton"),
             "m": _button(actions["m"], "mStepButton"),
@@ -115,14 +135,8 @@ class ControlPanel(QtWidgets.QWidget):
             "reset": _button(actions["reset"], "resetButton"),
             "reinit": _button(actions["reinit"], "reinitButton"),
         }
-        b = self.buttons
-        grid.addWidget(b["e"], 0, 0)
-        grid.addWidget(b["m"], 0, 1)
-        grid.addWidget(b["iterate"], 1, 0, 1, 2)
-        grid.addWidget(b["run"], 2, 0)
-        grid.addWidget(b["stop"], 2, 1)
-        grid.addWidget(b["reset"], 3, 0)
-        grid.addWidget(b["reinit"], 3, 1)
+        self.button_columns = 0
+        self.set_button_columns(3)
         speed_row = QtWidgets.QHBoxLayout()
         speed_row.addWidget(QtWidgets.QLabel("Speed"))
         self.speed_slider = QtWidgets.QSlider(Qt.Orientation.Horizontal, objectName="speedSlider")
@@ -133,26 +147,29 @@ class ControlPanel(QtWidgets.QWidget):
             "right as fast as possible"
         )
         speed_row.addWidget(self.speed_slider, 1)
-        grid.addLayout(speed_row, 4, 0, 1, 2)
+        steps_layout.addLayout(speed_row)
         self.speed_label = QtWidgets.QLabel(objectName="speedLabel")
-        grid.addWidget(self.speed_label, 5, 0, 1, 2)
+        self.speed_label.setWordWrap(True)
+        steps_layout.addWidget(self.speed_label)
         layout.addWidget(steps)
 
         settings = QtWidgets.QGroupBox("Model")
         settings.setToolTip(
             "Changing K, covariance, initialisation or seed re-initialises (the data stay)"
         )
-        form = QtWidgets.QFormLayout(settings)
+        form = QtWidgets.QGridLayout(settings)
+        form.setContentsMargins(6, 4, 6, 4)
+        form.setVerticalSpacing(4)
         self.k_spin = QtWidgets.QSpinBox(objectName="kSpinBox")
         self.k_spin.setRange(1, MAX_COMPONENTS)
         self.k_spin.setKeyboardTracking(False)
         self.k_spin.setToolTip(f"Number of components K of the mixture (1 to {MAX_COMPONENTS})")
-        self.cov_combo = QtWidgets.QComboBox(objectName="covTypeCombo")
+        self.cov_combo = FullTextComboBox(objectName="covTypeCombo")
         self.cov_combo.addItems(list(COV_TYPES))
         self.cov_combo.setToolTip(
             "full: any ellipse; tied: one shared ellipse; diag: axis-aligned; spherical: circles"
         )
-        self.init_combo = QtWidgets.QComboBox(objectName="initCombo")
+        self.init_combo = FullTextComboBox(objectName="initCombo")
         for m in INIT_METHODS:
             self.init_combo.addItem(INIT_LABELS.get(m, m), m)
         self.init_combo.setToolTip("How the starting mixture is chosen")
@@ -160,11 +177,6 @@ class ControlPanel(QtWidgets.QWidget):
         self.seed_spin.setRange(0, SEED_MAX)
         self.seed_spin.setKeyboardTracking(False)
         self.seed_spin.setToolTip("Seed of the initialisation: same seed, same start")
-        form.addRow("K", self.k_spin)
-        form.addRow("Covariance", self.cov_combo)
-        form.addRow("Initialise", self.init_combo)
-        form.addRow("Seed", self.seed_spin)
-        form2 = form
         self.reg_edit = QtWidgets.QLineEdit(objectName="regCovarEdit")
         self.reg_edit.setToolTip(
             "reg_covar: covariance eigenvalues are kept above this fraction of the data's "
@@ -180,13 +192,29 @@ class ControlPanel(QtWidgets.QWidget):
         self.max_iter_spin.setRange(1, MAX_ITER_MAX)
         self.max_iter_spin.setKeyboardTracking(False)
         self.max_iter_spin.setToolTip("A run stops after this many iterations")
-        form2.addRow("reg_covar", self.reg_edit)
-        form2.addRow("tol", self.tol_edit)
-        form2.addRow("max_iter", self.max_iter_spin)
+        # One column of label and field (two columns made the side panel too
+        # wide for a panel docked beside it on a 1280-pixel screen).
+        rows = (
+            ("K", self.k_spin),
+            ("Covariance", self.cov_combo),
+            ("Initialise", self.init_combo),
+            ("Seed", self.seed_spin),
+            ("reg_covar", self.reg_edit),
+            ("tol", self.tol_edit),
+            ("max_iter", self.max_iter_spin),
+        )
+        for r, (text, field) in enumerate(rows):
+            label = QtWidgets.QLabel(text)
+            label.setBuddy(field)
+            form.addWidget(label, r, 0)
+            form.addWidget(field, r, 1)
+        form.setColumnStretch(1, 1)
         layout.addWidget(settings)
 
         display = QtWidgets.QGroupBox("Show")
         vbox = QtWidgets.QGridLayout(display)
+        vbox.setContentsMargins(6, 4, 6, 4)
+        vbox.setVerticalSpacing(2)
         self.checks = {}
         for key in ("sd1", "sd2", "sd3", "hard", "add"):
             check = QtWidgets.QCheckBox(actions[key].text().replace("&", ""))
@@ -199,8 +227,8 @@ class ControlPanel(QtWidgets.QWidget):
         # The three ellipse levels on one row, the toggles below.
         for i, key in enumerate(("sd1", "sd2", "sd3")):
             vbox.addWidget(self.checks[key], 0, i)
-        vbox.addWidget(self.checks["hard"], 1, 0, 1, 3)
-        vbox.addWidget(self.checks["add"], 2, 0, 1, 3)
+        vbox.addWidget(self.checks["hard"], 1, 0, 1, 2)
+        vbox.addWidget(self.checks["add"], 1, 2, 1, 2)
         layout.addWidget(display)
 
         self.key_filters = [
@@ -228,6 +256,45 @@ class ControlPanel(QtWidgets.QWidget):
         self.speed_slider.setValue(DEFAULT_SPEED)
         self._on_speed(self.speed_slider.value())
         self.sync()
+
+    def insert_after_steps(self, widget: QtWidgets.QWidget) -> None:
+        """Put ``widget`` between the EM group and the model settings.
+
+        The window puts the point inspector there: the part of the panel
+        seen without scrolling on a 720-pixel screen.
+        """
+        layout = self.layout()
+        layout.insertWidget(
+            layout.indexOf(self.findChild(QtWidgets.QGroupBox, "emGroup")) + 1, widget
+        )
+
+    #: Rows of the EM buttons (key, column span) for 3 columns (beside the
+    #: plots) and for 2 (presentation mode's large type: a narrow column).
+    BUTTON_ROWS = {
+        3: ((("e", 1), ("m", 1), ("iterate", 1)),
+            (("run", 1), ("stop", 1), ("reset", 1)),
+            (("reinit", 3),)),
+        2: ((("e", 1), ("m", 1)),
+            (("iterate", 2),),
+            (("run", 1), ("stop", 1)),
+            (("reset", 1), ("reinit", 1))),
+    }  # fmt: skip
+
+    def set_button_columns(self, columns: int) -> None:
+        """Lay the EM buttons out in ``columns`` columns (see :attr:`BUTTON_ROWS`)."""
+        if columns == self.button_columns:
+            return
+        self.button_columns = columns
+        grid = self._button_grid
+        for button in self.buttons.values():
+            grid.removeWidget(button)
+        for c in range(3):
+            grid.setColumnStretch(c, 1 if c < columns else 0)
+        for r, row in enumerate(self.BUTTON_ROWS[columns]):
+            c = 0
+            for key, span in row:
+                grid.addWidget(self.buttons[key], r, c, 1, span)
+                c += span
 
     def _on_reg(self) -> None:
         self._float_setting("reg_covar", self.reg_edit)

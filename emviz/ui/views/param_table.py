@@ -112,7 +112,9 @@ class ParamTable(QtWidgets.QTableWidget):
         """
         header = self.horizontalHeader()
         n = self.columnCount()
-        hints = [max(self.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(n)]
+        # A few pixels beyond the hint: a number exactly as wide as its
+        # column's hint touches the cell's edge.
+        hints = [max(self.sizeHintForColumn(c), header.sectionSizeHint(c)) + 4 for c in range(n)]
         room = self.viewport().width() - hints[0]
         values = hints[1:]
         modes = QtWidgets.QHeaderView.ResizeMode
@@ -124,11 +126,11 @@ class ParamTable(QtWidgets.QTableWidget):
             layout = "scroll"
         if layout != self._layout:
             self._layout = layout
-            mode = {"equal": modes.Stretch, "fit": modes.Fixed, "scroll": modes.ResizeToContents}
+            mode = {"equal": modes.Stretch, "fit": modes.Fixed, "scroll": modes.Fixed}
             for c in range(1, n):
                 header.setSectionResizeMode(c, mode[layout])
-        if layout == "fit":
-            spare = (room - sum(values)) // len(values)
+        if layout != "equal":
+            spare = max(room - sum(values), 0) // len(values)
             for c, width in enumerate(values, start=1):
                 if header.sectionSize(c) != width + spare:
                     header.resizeSection(c, width + spare)
