@@ -81,6 +81,9 @@ class ScatterView(pg.PlotWidget):
 
     point_clicked = Signal(int)
     add_requested = Signal(float, float)
+    #: The outline colour of the means changed (a QColor): overlays that draw
+    #: the means' paths take it for their casing.
+    mean_outline_changed = Signal(object)
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
@@ -156,6 +159,29 @@ class ScatterView(pg.PlotWidget):
         self.add_mode = bool(on)
         cursor = QtCore.Qt.CursorShape.CrossCursor if on else QtCore.Qt.CursorShape.ArrowCursor
         self.viewport().setCursor(cursor)
+
+    def set_mean_outline(self, colour, width: float | None = None) -> None:
+        """Outline the mean markers (and cased overlays on them, e.g. the mean paths) in ``colour``.
+
+        For a theme switch: the theme's foreground, so the means stand out on
+        its background. Applied at once, to the means drawn now too.
+
+        Parameters
+        ----------
+        colour : anything :func:`pyqtgraph.mkColor` takes (a QColor, "#rrggbb", "k", ...)
+        width : float, optional
+            The outline's width in pixels; by default the current one.
+        """
+        qc = pg.mkColor(colour)
+        if width is None:
+            width = self._mean_pen.widthF()
+        self._mean_pen = pg.mkPen(qc, width=width)
+        self.means_item.setPen(self._mean_pen)
+        self.mean_outline_changed.emit(QtGui.QColor(qc))
+
+    def mean_outline(self) -> QtGui.QColor:
+        """The colour the means are outlined in."""
+        return QtGui.QColor(self._mean_pen.color())
 
     def set_equal_aspect(self, on: bool) -> None:
         """Equal scales on both axes (ellipses keep their true shape on screen)."""
