@@ -97,8 +97,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                lambda w, on: w.scatter.set_equal_aspect(on), checkable=True, checked=True),
     ActionSpec("fit", "&Fit view", "F", "Zoom to the data", lambda w: w.scatter.fit_view()),
     ActionSpec("climb", "Log-likelihood: &zoom to the climb", "Z",
-               "Fit the log-likelihood axis to the steps after the first M-step, whose jump "
-               "otherwise flattens the slow climb that follows",
+               "Plot the gap to the best log-likelihood on a log scale: the first M-step's "
+               "jump no longer flattens the slow climb that follows",
                lambda w, on: w.loglik.set_zoom_to_climb(on), checkable=True),
     ActionSpec("keys", "&Keyboard shortcuts", "F1", "List the keyboard shortcuts",
                lambda w: w.show_keys()),
