@@ -42,6 +42,16 @@ CASING_WIDTH = 8.0
 _DEFAULT_OUTLINE = "#000000"
 
 
+def _mix(colour: QtGui.QColor, background: QtGui.QColor, share: float) -> QtGui.QColor:
+    """``share`` of ``colour`` over ``1 - share`` of ``background``, opaque."""
+    return QtGui.QColor(
+        *(
+            round(share * a + (1.0 - share) * b)
+            for a, b in zip(colour.getRgb()[:3], background.getRgb()[:3], strict=True)
+        )
+    )
+
+
 class TrailsOverlay:
     """Mean paths (and optionally past ellipses) on the scatter plot.
 
@@ -91,20 +101,38 @@ class TrailsOverlay:
         self._throttle.flush()
 
     def set_outline(self, colour) -> None:
-        """Case the paths and their dots in ``colour`` (the outline of the means)."""
+        """Case the paths and their dots in ``colour`` (the outline of the means).
+
+        A band fades with age towards the plot's background: its line is the
+        component's colour mixed with the background (opaque, as a
+        translucent line would show its casing through it and look dark),
+        its casing the outline at the band's opacity.
+        """
         base = pg.mkColor(colour)
         self.outline = QtGui.QColor(base)
-        for row in self.curves:
+        background = self._background()
+        for k, row in enumerate(self.curves):
             for curve, (_first, alpha) in zip(row, AGE_BANDS, strict=True):
+                line = _mix(qcolor(k), background, alpha / 255.0)
+                pen = pg.mkPen(line, width=TRAIL_WIDTH)
                 c = QtGui.QColor(base)
                 c.setAlpha(alpha)
                 casing = pg.mkPen(c, width=CASING_WIDTH)
-                casing.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
-                casing.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+                for p in (pen, casing):
+                    p.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+                    p.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+                curve.setPen(pen)
                 curve.setShadowPen(casing)
         dot_pen = QtGui.QColor(base)
         dot_pen.setAlpha(200)
         self.dots.setPen(pg.mkPen(dot_pen, width=1.5))
+
+    def _background(self) -> QtGui.QColor:
+        """The plot's background colour (white if it has none)."""
+        brush = self.plot.backgroundBrush()
+        if brush.style() == QtCore.Qt.BrushStyle.NoBrush:
+            return QtGui.QColor("white")
+        return QtGui.QColor(brush.color())
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = bool(on)
