@@ -290,3 +290,28 @@ def test_flush_ends_a_transition_at_the_snapshot_shown(clocked):
     assert not scatter.transition.active
     np.testing.assert_array_equal(scatter.shown_params().means, s.current.mixture.means)
     np.testing.assert_array_equal(scatter.points.codes(), scatter.colour_codes())
+
+
+def test_the_last_frame_of_a_fast_run_is_drawn_at_once(window):
+    # The window draws a run's last snapshot after the run has stopped; after
+    # a fast run it is shown at once, like the frames before it. The run's
+    # redraws are played by hand: the session running at delay 0 shows
+    # snapshot 3, then, stopped, its neighbour 4.
+    s, scatter = window.session, window.scatter
+    for _ in range(3):
+        s.step_iteration()
+    s.set_index(2)
+    window.flush()
+    s.set_delay(0.0)
+    s.running = True
+    s._history.set_index(3)
+    scatter.redraw()
+    assert not scatter.transition.active
+    s.running = False
+    s._history.set_index(4)
+    scatter.redraw()
+    assert not scatter.transition.active
+    np.testing.assert_array_equal(scatter.shown_params().means, s.current.mixture.means)
+    # A single step after the run glides again.
+    s.back()
+    assert scatter.transition.active

@@ -166,7 +166,9 @@ class ScatterView(pg.PlotWidget):
         self.transition = Transition(self)
         self.transition.frame.connect(self._on_transition_frame)
         self._last_snap = None  # the snapshot shown, or being glided to
+        self._last_raw = None  # the same, as the history holds it
         self._last_index = -1  # and its index in the history
+        self._drawn_fast_run = False  # the last snapshot drawn came in a fast run
         self._shown_params: MixtureParams | None = None  # the ellipses drawn now
         self._shown_rgb: np.ndarray | None = None  # the point colours now, if known
         self._ghost_params: MixtureParams | None = None
@@ -281,7 +283,7 @@ class ScatterView(pg.PlotWidget):
         self.selected_item.setData([], [])
         # Nothing to glide from: other points, another start.
         self.transition.stop()
-        self._last_snap = None
+        self._last_snap = self._last_raw = None
         self._shown_params = None
         self._shown_rgb = None
         self._set_ghost(None)
@@ -350,15 +352,23 @@ class ScatterView(pg.PlotWidget):
     def redraw(self) -> None:
         s = self.session
         snap = s.current
-        if snap is self._last_snap and self.transition.active:
+        # The history's own snapshot: ``current`` gives an E snapshot a new
+        # object (with its responsibilities) at every call.
+        raw = s.history[s.index] if 0 <= s.index < len(s.history) else None
+        if raw is self._last_raw and self.transition.active:
             # The same target (a new selection, a restyle): the glide goes on.
             self._draw_selection()
             return
-        if snap is not self._last_snap:
-            previous, self._last_snap = self._last_snap, snap
+        if raw is self._last_raw:
+            self._last_snap = snap
+        else:
+            previous, self._last_snap, self._last_raw = self._last_snap, snap, raw
             adjacent = abs(s.index - self._last_index) == 1
             self._last_index = s.index
             duration = transition_duration(s.running, s.delay) if self.animate else 0.0
+            if not s.running and self._drawn_fast_run:
+                duration = 0.0  # the last frame of a fast run: at once, as the others
+            self._drawn_fast_run = s.running and duration == 0.0
             # Only between neighbouring snapshots: one step, one notch of the
             # history. A jump (the end of a fast run drawn at once, a slider
             # dragged through many steps, back to the start) is shown at once.
@@ -452,6 +462,8 @@ class ScatterView(pg.PlotWidget):
         self._draw_vectors()
 
     def _set_ghost(self, params: MixtureParams | None) -> None:
+        if params is None and self._ghost_params is None:
+            return  # none shown (every snapshot of a fast run comes here)
         self._ghost_params = params
         self._draw_ghosts()
 
