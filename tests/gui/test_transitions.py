@@ -315,3 +315,21 @@ def test_the_last_frame_of_a_fast_run_is_drawn_at_once(window):
     # A single step after the run glides again.
     s.back()
     assert scatter.transition.active
+
+
+def test_a_raster_of_many_points_is_recoloured_once_while_the_ellipses_glide(clocked):
+    window, clock = clocked
+    s, scatter = window.session, window.scatter
+    X = np.random.default_rng(0).normal(size=(transitions.BLEND_MAX_POINTS + 1, 2))
+    s.load_points(X, "many.csv", ("a", "b"))
+    window.flush()
+    s.step_e()
+    # No blend: the new colours at once (one raster job), nothing to glide at an E-step.
+    assert scatter._blend is None and not scatter.transition.active
+    window.flush()
+    s.step_m()
+    assert scatter.transition.active and scatter._blend is None
+    _frame_at(window, clock, 0.5)
+    assert scatter._glide is not None
+    _frame_at(window, clock, 1.0)
+    np.testing.assert_array_equal(scatter.shown_params().means, s.current.mixture.means)

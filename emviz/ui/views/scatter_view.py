@@ -409,7 +409,8 @@ class ScatterView(pg.PlotWidget):
                 glide = (start, target)
         blend_ = None
         n = self.session.n_samples
-        if 0 < n <= BLEND_MAX_POINTS and snap.resp is not previous.resp:
+        small = 0 < n <= BLEND_MAX_POINTS and self.points.mode == "points"
+        if small and snap.resp is not previous.resp:
             # From the colours shown now: mid-blend when steps come quickly.
             old = self._shown_rgb if self._shown_rgb is not None else self._rgb_of(previous)
             new = self._rgb_of(snap)
