@@ -15,8 +15,8 @@ def test_handles_have_tooltips_and_the_status_bar_says_what_they_do(window):
     for handle in editor.axis_items[0]:
         tip = handle.toolTip().lower()
         assert "drag" in tip and "ellipse" in tip and "turn" in tip
-    window.statusBar().clearMessage()
-    s.step_e()  # the handles go: the start can no longer be edited
+    assert window.statusBar().currentMessage() == HINT
+    s.step_e()  # the handles go, and the hint with them: the start can no longer be edited
     window.flush()
     assert not editor.active
     assert window.statusBar().currentMessage() != HINT

@@ -35,9 +35,8 @@ __all__ = ["HINT", "N_STD", "StartEditor", "axis_covariance", "constrain"]
 
 #: What the handles do, for the status bar.
 HINT = (
-    "Starting mixture: drag a ring to move a component's mean; drag a square handle "
-    "to stretch or turn its 2-sigma ellipse; Shift+click adds a component, Ctrl+click "
-    "on a mean removes it"
+    "Start: drag a ring to move a mean, a square to stretch or turn its ellipse; "
+    "Shift+click adds a component, Ctrl+click on a mean removes it"
 )
 #: How long the hint stays in the status bar, in milliseconds.
 HINT_MS = 10000
@@ -226,11 +225,18 @@ class StartEditor(QObject):
         if callable(bar):
             bar().showMessage(HINT, HINT_MS)
 
+    def _clear_hint(self) -> None:
+        bar = getattr(self.window, "statusBar", None)
+        if callable(bar) and bar().currentMessage() == HINT:
+            bar().clearMessage()
+
     def redraw(self) -> None:
         active = self.active
         if active and not self._hint_shown:
             # When the handles first appear (after loading, a new start, a reset).
             self._show_hint()
+        elif self._hint_shown and not active:
+            self._clear_hint()  # the handles are gone: so is what it says of them
         self._hint_shown = active
         mix = self.start if active else None
         k_now = 0 if mix is None else mix.n_components

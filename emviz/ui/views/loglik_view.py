@@ -87,8 +87,8 @@ class LoglikView(pg.PlotWidget):
             symbol="star", size=26, brush=pg.mkBrush(_CONVERGED), pen=pg.mkPen("k", width=1.5)
         )
         for it, name in (
-            (self.e_item, "after E-step"),
-            (self.m_item, "after M-step"),
+            (self.e_item, "E-step"),
+            (self.m_item, "M-step"),
             (self.converged_item, "converged"),
         ):
             self.addItem(it)
