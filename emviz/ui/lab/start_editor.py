@@ -219,10 +219,16 @@ class StartEditor(QObject):
 
     # ------------------------------------------------------------------ drawing
 
-    def _show_hint(self) -> None:
-        """Say in the window's status bar what the handles do."""
+    def _show_hint(self, over_messages: bool = True) -> None:
+        """Say in the window's status bar what the handles do.
+
+        Unless ``over_messages``, only when the bar shows no message (one the
+        session just gave, e.g. about loading the data, comes first).
+        """
         bar = getattr(self.window, "statusBar", None)
-        if callable(bar):
+        if not callable(bar):
+            return
+        if over_messages or not bar().currentMessage():
             bar().showMessage(HINT, HINT_MS)
 
     def _clear_hint(self) -> None:
@@ -234,7 +240,7 @@ class StartEditor(QObject):
         active = self.active
         if active and not self._hint_shown:
             # When the handles first appear (after loading, a new start, a reset).
-            self._show_hint()
+            self._show_hint(over_messages=False)
         elif self._hint_shown and not active:
             self._clear_hint()  # the handles are gone: so is what it says of them
         self._hint_shown = active
