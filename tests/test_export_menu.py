@@ -93,3 +93,41 @@ def test_a_caption_fits_a_narrow_frame(win):
     edges = np.concatenate([band[:, :3], band[:, -3:]], axis=1)
     assert (edges == background).all()  # no text at either edge
     assert (band != background).any(axis=2).sum() > 200  # and the text is there
+
+
+def test_exports_leave_out_the_start_editors_handles(win, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from PySide6 import QtGui
+
+    from emviz.ui.views.screen_aids import is_screen_aid
+
+    editor = win.lab.editor
+    win.flush()
+    assert editor.active  # the handles are on the plot, before the first step
+    k = win.session.current.mixture.n_components
+    handles = [item for c in range(k) for item in (editor.mean_items[c], *editor.axis_items[c])]
+    assert all(h.isVisible() and is_screen_aid(h) for h in handles)
+    # SVG: no ring of a start mean (a circle larger than a point) and no square
+    # handle: the circles are the points, all of one size.
+    assert win.exporter.svg(str(tmp_path / "start.svg"))
+    ns = "{http://www.w3.org/2000/svg}"
+    circles = list(ET.parse(tmp_path / "start.svg").getroot().iter(f"{ns}circle"))
+    assert len(circles) == win.session.n_samples
+    assert len({round(float(c.get("r")), 1) for c in circles}) == 1
+    assert all(h.isVisible() for h in handles)  # back on screen after the capture
+    # PNG: the picture of the plot with the handles hidden, not as shown.
+    png = tmp_path / "start.png"
+    assert win.exporter.png(str(png))
+    assert all(h.isVisible() for h in handles)
+    view = win.scatter
+    fmt = QtGui.QImage.Format.Format_RGB32
+    shown = view.grab().toImage().convertToFormat(fmt)
+    for h in handles:
+        h.setVisible(False)
+    bare = view.grab().toImage().convertToFormat(fmt)
+    for h in handles:
+        h.setVisible(True)
+    exported = QtGui.QImage(str(png)).convertToFormat(fmt)
+    assert exported != shown
+    assert exported == bare

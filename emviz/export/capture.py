@@ -19,6 +19,7 @@ from PySide6.QtSvg import QSvgGenerator
 
 from emviz.export.writers import ExportCancelled
 from emviz.ui.views.points import LEVELS
+from emviz.ui.views.screen_aids import screen_aids_hidden
 
 __all__ = [
     "capture_frames",
@@ -75,9 +76,14 @@ def caption_font(caption: str, band: int, width: int) -> QtGui.QFont:
 def grab_view(
     window, size: tuple[int, int] | None = None, caption: str | None = None
 ) -> QtGui.QImage:
-    """The scatter plot as shown, as a QImage; scaled to ``size`` and captioned if asked."""
+    """The scatter plot as shown, as a QImage; scaled to ``size`` and captioned if asked.
+
+    Screen aids (the start editor's drag handles, the ghosts of the ellipses
+    before a step; see :mod:`emviz.ui.views.screen_aids`) are left out.
+    """
     window.flush()
-    pix = window.scatter.grab()
+    with screen_aids_hidden(window.scatter.scene()):
+        pix = window.scatter.grab()
     image = pix.toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
     if size is not None and (image.width(), image.height()) != tuple(size):
         image = image.scaled(
@@ -188,7 +194,8 @@ def export_svg(window, path) -> Path:
     the paths that Qt 6.11 writes) with every item drawn as vectors (see
     :func:`_drawn_as_vectors`), and the lines drawn in data coordinates are
     then mapped to pixels (see :func:`_flatten_thin_strokes`). The size is in
-    pixels, ``width`` and ``height`` of the view.
+    pixels, ``width`` and ``height`` of the view. Screen aids (drag handles,
+    ghosts) are left out, as in :func:`grab_view`.
     """
     window.flush()
     view = window.scatter
@@ -210,7 +217,7 @@ def export_svg(window, path) -> Path:
     picture = QtGui.QPicture()
     recorder = QtGui.QPainter(picture)
     try:
-        with _drawn_as_vectors(view):
+        with _drawn_as_vectors(view), screen_aids_hidden(view.scene()):
             view.render(recorder)
     finally:
         recorder.end()

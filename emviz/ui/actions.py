@@ -95,10 +95,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Same scale on both axes, so ellipses keep their true shape (turned off on "
                "loading data whose two ranges differ more than 5-fold)",
                lambda w, on: w.scatter.set_equal_aspect(on), checkable=True, checked=True),
+    ActionSpec("animate", "A&nimate steps", "G",
+               "Single steps and slow runs glide: ellipses and means move, point colours "
+               "blend, and the ellipses before the step stay as faint dashed ghosts",
+               lambda w, on: w.scatter.set_animate(on), checkable=True, checked=True),
     ActionSpec("fit", "&Fit view", "F", "Zoom to the data", lambda w: w.scatter.fit_view()),
     ActionSpec("climb", "Log-likelihood: &zoom to the climb", "Z",
-               "Fit the log-likelihood axis to the steps after the first M-step, whose jump "
-               "otherwise flattens the slow climb that follows",
+               "Plot the gap to the best log-likelihood on a log scale: the first M-step's "
+               "jump no longer flattens the slow climb that follows",
                lambda w, on: w.loglik.set_zoom_to_climb(on), checkable=True),
     ActionSpec("keys", "&Keyboard shortcuts", "F1", "List the keyboard shortcuts",
                lambda w: w.show_keys()),
@@ -111,7 +115,19 @@ MENU_LAYOUT: dict[tuple[str, str], tuple[str | None, ...]] = {
     ("file", "&File"): ("open", "generate", "quit"),
     ("em", "&EM"): ("e", "m", "iterate", None, "run", "stop", None, "reset", "reinit"),
     ("history", "&History"): ("back", "forward", "reset", "last"),
-    ("view", "&View"): ("sd1", "sd2", "sd3", None, "hard", "add", None, "aspect", "fit", "climb"),
+    ("view", "&View"): (
+        "sd1",
+        "sd2",
+        "sd3",
+        None,
+        "hard",
+        "add",
+        "animate",
+        None,
+        "aspect",
+        "fit",
+        "climb",
+    ),
     ("help", "&Help"): ("keys",),
 }
 

@@ -29,7 +29,11 @@ without drawing (500 half-steps at N = 1e4), it
    - the EM throughput: half-steps per second from the click on Run to the
      arrival of the last snapshot from the EM process;
    - the tail: from that arrival to the end of the run (``run_finished``),
-     when the window shows where EM stopped.
+     when the window shows where EM stopped;
+   - the frames of the scatter plot's step transitions (gliding ellipses,
+     blending colours; :mod:`emviz.ui.views.transitions`), with "Animate
+     steps" on as the app starts: at full speed there are none, each
+     snapshot is drawn at once.
 
    Redraws and stalls are recorded from the click until the window has
    drawn the end of the run (its last frame and paints), and the redraws
@@ -272,6 +276,8 @@ def run_in_window(window) -> dict:
         loop.quit()
 
     s.run_finished.connect(finished)
+    transition_frames = []
+    window.scatter.transition.frame.connect(transition_frames.append)
     s.set_index(0)  # every run starts from the same snapshot (the history is cut there)
     window.flush()  # and its redraws are not the run's
     QtWidgets.QApplication.processEvents()
@@ -285,6 +291,7 @@ def run_in_window(window) -> dict:
     loop.exec()
     PROBE.stop()
     s.run_finished.disconnect(finished)
+    window.scatter.transition.frame.disconnect(transition_frames.append)
     count = len(s.history) - 1
     last = PROBE.last_arrival if PROBE.last_arrival > t0 else done["t"]
     return {
@@ -297,6 +304,8 @@ def run_in_window(window) -> dict:
         "stall": max(PROBE.stalls) if PROBE.stalls else 0.0,
         "paints": PROBE.paints,
         "mode": window.scatter.points.mode,
+        "animate": window.scatter.animate,
+        "transition_frames": len(transition_frames),
     }
 
 
@@ -327,6 +336,7 @@ def bench_size(n: int, n_half_steps: int, repeats: int, min_seconds: float) -> d
             out["scatter"] += live["scatter"]
             out["stall"] = max(out["stall"], live["stall"])
             out["paints"] += live["paints"]
+            out["transition_frames"] += live["transition_frames"]
     window.close()
     window.deleteLater()
     QtWidgets.QApplication.processEvents()
@@ -493,6 +503,12 @@ def main(argv=None) -> int:
             f"{a:.1f}/{b:.1f}" for a, b in zip(r["rates"], r["base_rates"], strict=True)
         )
         print(f"{'':>9} EM/s drawing/not, run by run: {rates}", flush=True)
+        animate = "on" if r["animate"] else "off"
+        print(
+            f"{'':>9} Animate steps {animate}; transition frames in the runs: "
+            f"{r['transition_frames']}",
+            flush=True,
+        )
     if args.memory_half_steps:
         n = max(args.sizes)
         cmd = [sys.executable, __file__, "--memory-only", str(n)]

@@ -41,6 +41,18 @@ def _dangling_qthreads(monkeypatch, qtbot, request):
         pytest.fail(f"{len(dangling)} QThread(s) left running, started at:\n{where}")
 
 
+@pytest.fixture(autouse=True)
+def _steps_at_once(monkeypatch):
+    """Steps change the scatter plot at once, as the tests read it right after a step.
+
+    The transitions (ellipses gliding, colours blending) have their own tests
+    in test_transitions.py, which give them back their duration.
+    """
+    from emviz.ui.views import transitions
+
+    monkeypatch.setattr(transitions, "DURATION_S", 0.0)
+
+
 @pytest.fixture
 def window(qtbot, _dangling_qthreads):
     """The main window as ``emviz`` opens it (Old Faithful, K = 2), shown offscreen."""

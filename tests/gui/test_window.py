@@ -908,31 +908,42 @@ def test_a_narrow_parameter_table_scrolls_rather_than_cut_numbers(qtbot, window)
             assert total >= table.viewport().width() - 2
 
 
-def test_zoom_to_the_climb_fits_the_log_likelihood_after_the_first_m_step(window, qtbot):
+def test_zoom_to_the_climb_spreads_the_steps_after_the_first_m_step(window, qtbot):
+    # The log-likelihood's climb after the first M-step looks flat on a linear
+    # scale; zoomed (Z), the plot shows the log10 of the gap to the best
+    # value, where each later step is a visible drop.
+    import numpy as np
+
     s = window.session
     for _ in range(8):
         s.step_iteration()
     window.flush()
-    vb = window.loglik.getPlotItem().vb
-    ll = [snap.log_likelihood for snap in s.history]
+    view = window.loglik
+    vb = view.getPlotItem().vb
+    ll = np.array([snap.log_likelihood for snap in s.history])
     first_m = [i for i, snap in enumerate(s.history) if snap.phase == "M"][0]
     # Every snapshot in view: the climb after the first jump looks flat.
     qtbot.waitUntil(
         lambda: vb.viewRange()[1][0] <= min(ll) and vb.viewRange()[1][1] >= max(ll), timeout=2000
     )
     low, high = vb.viewRange()[1]
-    full_span = high - low
+    assert np.ptp(ll[first_m:]) < 0.2 * (high - low)
     window.actions_by_key["climb"].trigger()  # View > zoom to the climb (Z)
     window.flush()
+    y = view.shown_y(ll)
+    gap = ll.max() - ll
+    np.testing.assert_allclose(y[gap > 0], np.log10(gap[gap > 0]))
+    assert (y[gap == 0] < y[gap > 0].min()).all()
     low, high = vb.viewRange()[1]
-    assert low <= min(ll[first_m:]) and high >= max(ll[first_m:])
-    assert low > ll[0]  # the start and the first E-step fall below
-    assert high - low < 0.2 * full_span
-    # New steps keep to the climb; off again, every snapshot is back in view.
+    assert low <= y.min() and high >= y.max()
+    assert np.ptp(y[first_m:]) > 0.5 * (high - low)
+    # New steps keep to the gap: the newest, best, snapshot at the bottom.
     s.step_iteration()
     window.flush()
+    ll = np.array([snap.log_likelihood for snap in s.history])
+    y = view.shown_y(ll)
     low, high = vb.viewRange()[1]
-    assert low > ll[0] and high >= s.history[-1].log_likelihood
+    assert low <= y[-1] == y.min() and high >= y.max()
     window.actions_by_key["climb"].trigger()
     window.flush()
     qtbot.waitUntil(lambda: vb.viewRange()[1][0] <= ll[0], timeout=2000)

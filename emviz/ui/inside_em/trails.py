@@ -6,12 +6,19 @@ into age bands (the newest few, then bands twice as long each), one
 PlotCurveItem per band and component with a lower alpha for older bands, so a
 path of thousands of steps is still a dozen curve items.  Optionally the
 1-sd ellipses of past M-steps are drawn faintly (the last ``PAST_ELLIPSES``).
+
+The paths are drawn above the points and the ellipses (below the mean
+markers), thick, and cased in the colour that outlines the means (the
+theme's foreground, see :meth:`ScatterView.set_mean_outline`): a coloured
+line alone vanishes on a cloud of its own colour, cased it reads on light
+and dark backgrounds alike.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtCore, QtGui
 
 from emviz.core.geometry import ellipse_points
 from emviz.core.settings import MAX_COMPONENTS
@@ -25,9 +32,24 @@ __all__ = ["AGE_BANDS", "TrailsOverlay"]
 AGE_BANDS = ((0, 255), (3, 200), (8, 150), (16, 105), (32, 70), (64, 40))
 #: How many past ellipses per component at most.
 PAST_ELLIPSES = 25
-#: Above the points (z 0) and below the current ellipses (7..9) and means (20).
-Z_TRAILS = 5
+#: Above the points (z 0), the ghosts (6) and the current ellipses (7..9);
+#: below the means (20) whose path they are.
+Z_TRAILS = 15
 Z_PAST_ELLIPSES = 4
+#: Width of a path, and of its casing, in pixels.
+TRAIL_WIDTH = 4.5
+CASING_WIDTH = 8.0
+_DEFAULT_OUTLINE = "#000000"
+
+
+def _mix(colour: QtGui.QColor, background: QtGui.QColor, share: float) -> QtGui.QColor:
+    """``share`` of ``colour`` over ``1 - share`` of ``background``, opaque."""
+    return QtGui.QColor(
+        *(
+            round(share * a + (1.0 - share) * b)
+            for a, b in zip(colour.getRgb()[:3], background.getRgb()[:3], strict=True)
+        )
+    )
 
 
 class TrailsOverlay:
@@ -45,14 +67,16 @@ class TrailsOverlay:
         for k in range(MAX_COMPONENTS):
             row = []
             for _first, alpha in AGE_BANDS:
-                pen = pg.mkPen(qcolor(k, alpha), width=3.0)
+                pen = pg.mkPen(qcolor(k, alpha), width=TRAIL_WIDTH)
+                pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+                pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
                 curve = pg.PlotCurveItem(pen=pen, antialias=True)
                 curve.setZValue(Z_TRAILS)
                 curve.setVisible(False)
                 plot.addItem(curve, ignoreBounds=True)
                 row.append(curve)
             self.curves.append(row)
-        self.dots = pg.ScatterPlotItem(size=7, pen=None, pxMode=True)
+        self.dots = pg.ScatterPlotItem(size=9, pxMode=True)
         self.dots.setZValue(Z_TRAILS)
         plot.addItem(self.dots, ignoreBounds=True)
         self.ellipses: list[pg.PlotCurveItem] = []
@@ -62,7 +86,12 @@ class TrailsOverlay:
             curve.setVisible(False)
             plot.addItem(curve, ignoreBounds=True)
             self.ellipses.append(curve)
-        self._dot_brushes = [pg.mkBrush(qcolor(k, 160)) for k in range(MAX_COMPONENTS)]
+        self._dot_brushes = [pg.mkBrush(qcolor(k, 220)) for k in range(MAX_COMPONENTS)]
+        outline = getattr(plot, "mean_outline", None)
+        self.set_outline(outline() if callable(outline) else _DEFAULT_OUTLINE)
+        changed = getattr(plot, "mean_outline_changed", None)
+        if changed is not None:
+            changed.connect(self.set_outline)
         self._throttle = RedrawThrottle(self.redraw, parent=plot, busy=lambda: session.running)
         session.snapshot_changed.connect(self._throttle.request)
         session.history_changed.connect(self._throttle.request)
@@ -70,6 +99,40 @@ class TrailsOverlay:
 
     def flush(self) -> None:
         self._throttle.flush()
+
+    def set_outline(self, colour) -> None:
+        """Case the paths and their dots in ``colour`` (the outline of the means).
+
+        A band fades with age towards the plot's background: its line is the
+        component's colour mixed with the background (opaque, as a
+        translucent line would show its casing through it and look dark),
+        its casing the outline at the band's opacity.
+        """
+        base = pg.mkColor(colour)
+        self.outline = QtGui.QColor(base)
+        background = self._background()
+        for k, row in enumerate(self.curves):
+            for curve, (_first, alpha) in zip(row, AGE_BANDS, strict=True):
+                line = _mix(qcolor(k), background, alpha / 255.0)
+                pen = pg.mkPen(line, width=TRAIL_WIDTH)
+                c = QtGui.QColor(base)
+                c.setAlpha(alpha)
+                casing = pg.mkPen(c, width=CASING_WIDTH)
+                for p in (pen, casing):
+                    p.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+                    p.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+                curve.setPen(pen)
+                curve.setShadowPen(casing)
+        dot_pen = QtGui.QColor(base)
+        dot_pen.setAlpha(200)
+        self.dots.setPen(pg.mkPen(dot_pen, width=1.5))
+
+    def _background(self) -> QtGui.QColor:
+        """The plot's background colour (white if it has none)."""
+        brush = self.plot.backgroundBrush()
+        if brush.style() == QtCore.Qt.BrushStyle.NoBrush:
+            return QtGui.QColor("white")
+        return QtGui.QColor(brush.color())
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = bool(on)

@@ -9,6 +9,10 @@ axis's variance (so the drag changes size, shape and orientation at once).
 Shift+click adds a component there (the data's covariance, scaled);
 Ctrl+click on a mean removes that component.
 
+The handles explain themselves: a tooltip on each, and :data:`HINT` in the
+status bar when they appear and when the pointer rests on one. They are
+screen aids (:mod:`emviz.ui.views.screen_aids`): exports leave them out.
+
 Every edit goes through ``session.set_start``, so stepping starts from
 exactly the mixture shown.  Covariance constraints are respected: "diag"
 snaps the axis to x or y, "spherical" keeps a circle, "tied" reshapes every
@@ -25,8 +29,17 @@ from PySide6.QtCore import QObject, Signal
 from emviz.core.mixture import Mixture
 from emviz.core.settings import MAX_COMPONENTS
 from emviz.ui.views.palette import qcolor
+from emviz.ui.views.screen_aids import mark_screen_aid
 
-__all__ = ["N_STD", "StartEditor", "axis_covariance", "constrain"]
+__all__ = ["HINT", "N_STD", "StartEditor", "axis_covariance", "constrain"]
+
+#: What the handles do, for the status bar.
+HINT = (
+    "Start: drag a ring to move a mean, a square to stretch or turn its ellipse; "
+    "Shift+click adds a component, Ctrl+click on a mean removes it"
+)
+#: How long the hint stays in the status bar, in milliseconds.
+HINT_MS = 10000
 
 #: The ellipse the axis handles sit on (Mahalanobis radius).
 N_STD = 2.0
@@ -62,6 +75,19 @@ def _mixture(weights, means, covs, cov_type: str) -> Mixture:
     return Mixture(w / w.sum(), np.asarray(means, float), np.asarray(covs, float), cov_type)
 
 
+class _Handle(pg.TargetItem):
+    """A TargetItem that calls ``on_hover`` when the pointer enters it."""
+
+    def __init__(self, on_hover, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._on_hover = on_hover
+
+    def hoverEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        super().hoverEvent(ev)
+        if not ev.isExit() and ev.isEnter():
+            self._on_hover()
+
+
 class StartEditor(QObject):
     """Handles on the scatter plot that edit ``session``'s starting mixture.
 
@@ -84,6 +110,7 @@ class StartEditor(QObject):
         self.plot = window.scatter
         self.enabled = True
         self._updating = False
+        self._hint_shown = False
         # Direction of each component's first handle, so that handles keep
         # their identity when the axes' order (major/minor) swaps.
         self._dir0: list[np.ndarray | None] = [None] * MAX_COMPONENTS
@@ -93,7 +120,8 @@ class StartEditor(QObject):
         self.axis_items: list[list[pg.TargetItem]] = []
         for k in range(MAX_COMPONENTS):
             colour = qcolor(k)
-            mean = pg.TargetItem(
+            mean = _Handle(
+                self._show_hint,
                 size=22,
                 symbol="o",
                 pen=pg.mkPen(colour, width=2.5),
@@ -102,12 +130,16 @@ class StartEditor(QObject):
                 hoverBrush=pg.mkBrush(colour),
             )
             mean.setZValue(40)
-            mean.setToolTip("Drag to move this component's mean; Ctrl+click to remove it")
+            mean.setToolTip(
+                f"Start mean of component {k + 1}: drag to move it; Ctrl+click to remove "
+                "the component"
+            )
             mean.sigPositionChanged.connect(lambda _it, k=k: self._on_mean_moved(k))
             mean.sigPositionChangeFinished.connect(lambda _it: self._drag_finished())
             handles = []
             for i in range(2):
-                h = pg.TargetItem(
+                h = _Handle(
+                    self._show_hint,
                     size=13,
                     symbol="s",
                     pen=pg.mkPen("k", width=1.5),
@@ -117,14 +149,16 @@ class StartEditor(QObject):
                 )
                 h.setZValue(41)
                 h.setToolTip(
-                    "Drag to change this axis of the 2-sigma ellipse: its length and "
-                    "direction (the other axis stays perpendicular)"
+                    f"Axis handle of component {k + 1}'s starting ellipse (2 sigma): drag "
+                    "to stretch or shrink it and to turn it (the other axis stays "
+                    "perpendicular)"
                 )
                 h.sigPositionChanged.connect(lambda _it, k=k, i=i: self._on_axis_moved(k, i))
                 h.sigPositionChangeFinished.connect(lambda _it: self._drag_finished())
                 handles.append(h)
             for item in (mean, *handles):
                 item.setVisible(False)
+                mark_screen_aid(item)
                 self.plot.addItem(item, ignoreBounds=True)
             self.mean_items.append(mean)
             self.axis_items.append(handles)
@@ -185,8 +219,31 @@ class StartEditor(QObject):
 
     # ------------------------------------------------------------------ drawing
 
+    def _show_hint(self, over_messages: bool = True) -> None:
+        """Say in the window's status bar what the handles do.
+
+        Unless ``over_messages``, only when the bar shows no message (one the
+        session just gave, e.g. about loading the data, comes first).
+        """
+        bar = getattr(self.window, "statusBar", None)
+        if not callable(bar):
+            return
+        if over_messages or not bar().currentMessage():
+            bar().showMessage(HINT, HINT_MS)
+
+    def _clear_hint(self) -> None:
+        bar = getattr(self.window, "statusBar", None)
+        if callable(bar) and bar().currentMessage() == HINT:
+            bar().clearMessage()
+
     def redraw(self) -> None:
         active = self.active
+        if active and not self._hint_shown:
+            # When the handles first appear (after loading, a new start, a reset).
+            self._show_hint(over_messages=False)
+        elif self._hint_shown and not active:
+            self._clear_hint()  # the handles are gone: so is what it says of them
+        self._hint_shown = active
         mix = self.start if active else None
         k_now = 0 if mix is None else mix.n_components
         self._updating = True

@@ -13,7 +13,7 @@ import math
 
 import pyqtgraph as pg
 
-__all__ = ["CompactAxis", "compact_exponent", "compact_tick_strings"]
+__all__ = ["CompactAxis", "compact_exponent", "compact_tick_strings", "power_tick_strings"]
 
 # Magnitudes at or above this are written in scientific notation.
 _SCIENTIFIC_FROM = 1e5
@@ -72,6 +72,24 @@ def compact_tick_strings(values: list[float], spacing: float) -> list[str]:
     return out
 
 
+def power_tick_strings(values: list[float]) -> list[str]:
+    """Labels of ticks on a log10 scale: the value 10**v of each position v.
+
+    Whole powers read "1e-3", "0.01", "1", "100"; positions between them
+    "3e-3", "0.05", "20" (one significant digit, enough between two powers).
+    """
+    out = []
+    for v in values:
+        x = 10.0**v
+        if 1e-2 <= x <= 1e3:
+            out.append(f"{float(f'{x:.2g}'):g}")
+        elif abs(v - round(v)) < 1e-6:
+            out.append(f"1e{round(v)}")
+        else:
+            out.append(compact_exponent(f"{x:.0e}"))
+    return out
+
+
 class CompactAxis(pg.AxisItem):
     """A pyqtgraph axis labelled by :func:`compact_tick_strings` (linear scale only).
 
@@ -86,11 +104,24 @@ class CompactAxis(pg.AxisItem):
 
     def __init__(self, orientation: str, *, min_width: int = 0, **kwargs) -> None:
         self.min_width = min_width
+        #: The positions are log10 of the values labelled (the data were
+        #: transformed by the plot; pyqtgraph's own log mode is left off, as
+        #: it would transform the items' data a second time).
+        self.powers_of_ten = False
         super().__init__(orientation, **kwargs)
+
+    def set_powers_of_ten(self, on: bool) -> None:
+        """Label the positions v as 10**v (on) or as they are (off)."""
+        if bool(on) != self.powers_of_ten:
+            self.powers_of_ten = bool(on)
+            self.picture = None
+            self.update()
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
         if self.logMode:
             return super().tickStrings(values, scale, spacing)
+        if self.powers_of_ten:
+            return power_tick_strings([v * scale for v in values])
         return compact_tick_strings([v * scale for v in values], spacing * scale)
 
     def _updateWidth(self) -> None:  # noqa: N802 (pyqtgraph's name)

@@ -12,7 +12,7 @@ from emviz.ui.views.axes import CompactAxis
 from emviz.ui.views.series import PHASE_CODES, SnapshotSeries
 from emviz.ui.views.style import LINE_WIDTH, style_plot
 
-__all__ = ["LoglikView", "MAX_MARKERS"]
+__all__ = ["LoglikView", "MAX_MARKERS", "gap_to_best"]
 
 #: Beyond this many snapshots the E and M markers are left out (a few
 #: pixels apart they are no longer told apart, and drawing thousands of
@@ -24,6 +24,12 @@ _E_COLOUR = "#0072B2"
 _M_COLOUR = "#D55E00"
 _CURSOR = "#CC0000"
 _CONVERGED = "#009E73"
+_LL_LABEL = "log-likelihood"
+_GAP_LABEL = "gap to best (log)"
+#: Anchors of the "converged" label: its top right (below) or bottom right
+#: (above) a little left of the star.
+_TEXT_BELOW = (1.08, -0.15)
+_TEXT_ABOVE = (1.08, 1.15)
 
 
 class LoglikView(pg.PlotWidget):
@@ -48,13 +54,13 @@ class LoglikView(pg.PlotWidget):
             }
         )
         self._x_limit: float | None = None
-        #: Fit the y axis to the snapshots from the first M-step on.
+        #: Show the gap to the best log-likelihood on a log scale.
         self.zoom_to_climb = False
         self._refit_y = False  # during a run: fit y anew once, not only when the curve leaves it
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.showGrid(x=True, y=True, alpha=0.15)
-        style_plot(self, "half-step (E, M, E, M, ...)", "log-likelihood")
+        style_plot(self, "half-step (E, M, E, M, ...)", _LL_LABEL)
         for name in ("left", "bottom"):
             item.getAxis(name).enableAutoSIPrefix(False)
         # Wide enough for its labels: those of a large data set's
@@ -65,7 +71,7 @@ class LoglikView(pg.PlotWidget):
         # changes, which the x range below does in steps.
         for name in ("left", "bottom"):
             item.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        legend = item.addLegend(offset=(-10, -10), labelTextSize="11pt")
+        legend = _legend_above(item)
         self.curve = pg.PlotCurveItem(pen=pg.mkPen(_LINE, width=2))
         self.addItem(self.curve)
         self.init_item = pg.ScatterPlotItem(
@@ -81,14 +87,14 @@ class LoglikView(pg.PlotWidget):
             symbol="star", size=26, brush=pg.mkBrush(_CONVERGED), pen=pg.mkPen("k", width=1.5)
         )
         for it, name in (
-            (self.e_item, "after E-step"),
-            (self.m_item, "after M-step"),
+            (self.e_item, "E-step"),
+            (self.m_item, "M-step"),
             (self.converged_item, "converged"),
         ):
             self.addItem(it)
             legend.addItem(it, name)
         self.addItem(self.init_item)
-        self.converged_text = pg.TextItem("converged", color=_CONVERGED, anchor=(1.0, 1.2))
+        self.converged_text = pg.TextItem("converged", color=_CONVERGED, anchor=_TEXT_BELOW)
         font = self.converged_text.textItem.font()
         font.setPointSize(12)
         font.setBold(True)
@@ -107,35 +113,44 @@ class LoglikView(pg.PlotWidget):
         # fits the history again.
         session.run_state_changed.connect(self._throttle.request)
         self.scene().sigMouseClicked.connect(self._on_click)
+        # The automatic range is applied later than the redraw that asks for it.
+        item.vb.sigYRangeChanged.connect(self._place_converged_text)
         self.redraw()
 
     def flush(self) -> None:
         self._throttle.flush()
 
     def set_zoom_to_climb(self, on: bool) -> None:
-        """Fit the y axis to the climb after the first M-step (on) or to every snapshot (off).
+        """Plot the gap to the best log-likelihood on a log scale (on) or the log-likelihood (off).
 
-        The first M-step usually gains far more than all the others together,
-        so fitted to every snapshot the rest of the curve looks flat, and the
-        rise of each later M-step cannot be seen.
+        The first M-steps usually gain far more than all the others together,
+        so on a linear scale the rest of the curve looks flat, and the rise of
+        each later M-step cannot be seen. EM's gains shrink about
+        geometrically as it converges, so on a log scale of the gap
+        ``L* - L_t`` (``L*`` the best value so far) every step is a visible
+        drop, from the first to the last; see :func:`gap_to_best`.
         """
         self.zoom_to_climb = bool(on)
         self._refit_y = True
+        axis = self.getPlotItem().getAxis("left")
+        axis.set_powers_of_ten(self.zoom_to_climb)
+        label = _GAP_LABEL if self.zoom_to_climb else _LL_LABEL
+        # Its text only: the style (colour, size) the theme gave it stays.
+        axis.setLabel(label)
         self.redraw()
 
-    def _climb_start(self, phase: np.ndarray) -> int:
-        """Index of the first snapshot the y axis fits: 0, or the first M-step's."""
+    def shown_y(self, ll: np.ndarray) -> np.ndarray:
+        """The heights plotted for log-likelihoods ``ll``: ``ll``, or log10 of their gap."""
         if not self.zoom_to_climb:
-            return 0
-        m_steps = np.flatnonzero(phase == PHASE_CODES["M"])
-        # With fewer than two M-steps there is no climb after the first yet.
-        return int(m_steps[0]) if m_steps.size >= 2 else 0
+            return ll
+        return np.log10(gap_to_best(ll))
 
     def redraw(self) -> None:
         series = self.series
         series.sync(self.session.history)
         n = series.n
-        x, ll, phase = series.get("x"), series.get("ll"), series.get("phase")
+        x, phase = series.get("x"), series.get("phase")
+        ll = self.shown_y(series.get("ll"))
         self.curve.setData(x, ll)
         markers = n <= MAX_MARKERS
         for item, code in ((self.init_item, 0), (self.e_item, 1), (self.m_item, 2)):
@@ -148,6 +163,7 @@ class LoglikView(pg.PlotWidget):
         if conv.size:
             self.converged_text.setPos(conv[-1], ll[conv[-1]])
         self.converged_text.setVisible(bool(conv.size))
+        self._place_converged_text()
         self.cursor.setValue(max(self.session.index, 0))
         vb = self.getPlotItem().vb
         running = self.session.running
@@ -157,7 +173,7 @@ class LoglikView(pg.PlotWidget):
         if x_limit != self._x_limit:
             self._x_limit = x_limit
             vb.setXRange(-0.5, x_limit, padding=0.02)
-        if n == 1:
+        if n == 1 and not self.zoom_to_climb:
             # +-1 around the one value; around a value of 1e5 or more that
             # would need labels of seven or more significant digits, so
             # +-0.1 % there.
@@ -166,12 +182,10 @@ class LoglikView(pg.PlotWidget):
                 half = 1e-3 * abs(ll[0])
             vb.setYRange(ll[0] - half, ll[0] + half, padding=0)
             return
-        start = self._climb_start(phase)
-        if n and not running and not start:
+        if n and not running and not self.zoom_to_climb:
             vb.enableAutoRange(axis="y")
             return
-        shown = ll[start:]
-        finite = shown[np.isfinite(shown)]
+        finite = ll[np.isfinite(ll)]
         if not finite.size:
             return
         low, high = float(finite.min()), float(finite.max())
@@ -181,13 +195,34 @@ class LoglikView(pg.PlotWidget):
             # leaves it, and then with room to grow.
             kept = [np.inf, -np.inf] if self._refit_y else vb.viewRange()[1]
             self._refit_y = False
-            y_range = _y_range(low, high, kept)
+            y_range = _y_range(low, high, kept, falling=self.zoom_to_climb)
             if y_range is not None:
                 vb.setYRange(*y_range, padding=0)
         else:
-            # The climb at rest, with room above for the "converged" label.
+            # The climb at rest, with room below the end of the curve for the
+            # "converged" label: the end is at the top of the log-likelihood,
+            # at the bottom of the gap.
             span = _span(low, high)
-            vb.setYRange(low - 0.05 * span, high + 0.15 * span, padding=0)
+            below = 0.35 if self.zoom_to_climb else 0.1
+            vb.setYRange(low - below * span, high + 0.1 * span, padding=0)
+        self._place_converged_text()
+
+    def _place_converged_text(self, *_args) -> None:
+        """The "converged" label beside its star, on the side of the plot with room for it.
+
+        Left of the star (the last snapshots, on the right) and below it: the
+        curve comes to the star from above on the log gap, and ends flat on
+        the log-likelihood, so the space below and left of the star is empty.
+        Only with too little room below (a range the user zoomed to) above it.
+        """
+        text = self.converged_text
+        if not text.isVisible():
+            return
+        low, high = self.getPlotItem().vb.viewRange()[1]
+        room = text.pos().y() - low > 0.2 * (high - low)
+        anchor = _TEXT_BELOW if room else _TEXT_ABOVE
+        if tuple(text.anchor) != anchor:
+            text.setAnchor(anchor)
 
     def index_at(self, x: float) -> int:
         n = len(self.session.history)
@@ -203,16 +238,67 @@ class LoglikView(pg.PlotWidget):
         self.session.set_index(self.index_at(vb.mapSceneToView(ev.scenePos()).x()))
 
 
-def _y_range(low: float, high: float, shown: list[float]) -> tuple[float, float] | None:
+def gap_to_best(ll: np.ndarray) -> np.ndarray:
+    """``L* - ll``, ``L*`` the best finite value, with the zeros raised to a floor.
+
+    The best snapshot (and those level with it) have no gap, whose log would
+    be minus infinity: they are drawn at a floor a decade below the smallest
+    positive gap (or 1e-9 of the log-likelihood's size when none is
+    positive), at the bottom of the axis.
+
+    Parameters
+    ----------
+    ll : array of shape (n,)
+        Log-likelihoods; non-finite ones give an infinite gap.
+
+    Returns
+    -------
+    array of shape (n,), every finite value > 0
+    """
+    ll = np.asarray(ll, dtype=float)
+    finite = np.isfinite(ll)
+    gap = np.full(ll.shape, np.inf)
+    if not finite.any():
+        return gap
+    best = float(ll[finite].max())
+    gap[finite] = best - ll[finite]
+    positive = gap[finite & (gap > 0)]
+    floor = 0.1 * float(positive.min()) if positive.size else 1e-9 * max(abs(best), 1.0)
+    np.maximum(gap, floor, out=gap)
+    return gap
+
+
+def _legend_above(item: pg.PlotItem) -> pg.LegendItem:
+    """A one-row legend in the plot's title row, above the plotted area: never on the data.
+
+    It takes the place of the plot's title (this plot has none); set as the
+    plot item's ``legend``, so restyling code finds it as usual.
+    """
+    legend = pg.LegendItem(labelTextSize="11pt", colCount=3, frame=False)
+    legend.layout.setContentsMargins(0, 0, 0, 0)
+    item.layout.removeItem(item.titleLabel)
+    item.titleLabel.setVisible(False)
+    legend.setParentItem(item)
+    item.layout.addItem(legend, 0, 1, alignment=QtCore.Qt.AlignmentFlag.AlignRight)
+    item.legend = legend
+    return legend
+
+
+def _y_range(
+    low: float, high: float, shown: list[float], falling: bool = False
+) -> tuple[float, float] | None:
     """The y range during a run for values in [``low``, ``high``], or None to keep ``shown``.
 
     The shown range is kept while it holds every value; otherwise the new
-    range has a margin of 5 % of the span below and 30 % above, where the
-    log-likelihood is heading (it never falls).
+    range has a margin of 5 % of the span behind and 30 % ahead, where the
+    curve is heading: up for the log-likelihood (it never falls), down for
+    its gap to the best (``falling``).
     """
     if shown[0] <= low and high <= shown[1]:
         return None
     span = _span(low, high)
+    if falling:
+        return low - 0.3 * span, high + 0.05 * span
     return low - 0.05 * span, high + 0.3 * span
 
 

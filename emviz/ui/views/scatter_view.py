@@ -13,7 +13,16 @@ from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
 from emviz.ui.views.palette import GREY, PALETTE, blend, qcolor
 from emviz.ui.views.points import PointCloudItem, quantize
+from emviz.ui.views.screen_aids import mark_screen_aid
 from emviz.ui.views.style import LINE_WIDTH, set_axis_labels, style_plot
+from emviz.ui.views.transitions import (
+    BLEND_MAX_POINTS,
+    MixtureParams,
+    Transition,
+    interpolate_params,
+    mix_colours,
+    transition_duration,
+)
 
 __all__ = ["N_STDS", "ScatterView"]
 
@@ -37,6 +46,12 @@ _CASING_EXTRA = 3.0
 #: of a cloud, and its dotted casing cost as much to paint as the other two
 #: together (14 ms a frame at K = 10).
 _CASED_N_STDS = (1, 2)
+
+#: Ghosts, the ellipses before the last step: faint and dashed, below the
+#: ellipses shown (z 7..9).
+_GHOST_ALPHA = 110
+_GHOST_WIDTH = 2.0
+_Z_GHOSTS = 6
 
 _NOTHING = object()  # no vector drawing pending
 _GREY_CODE = int(quantize(np.array([GREY]))[0])
@@ -81,6 +96,9 @@ class ScatterView(pg.PlotWidget):
 
     point_clicked = Signal(int)
     add_requested = Signal(float, float)
+    #: The outline colour of the means changed (a QColor): overlays that draw
+    #: the means' paths take it for their casing.
+    mean_outline_changed = Signal(object)
 
     def __init__(self, session: Session, parent=None) -> None:
         super().__init__(parent)
@@ -133,6 +151,30 @@ class ScatterView(pg.PlotWidget):
         self._selected_drawn: tuple | None = None
         self._pending_vectors = _NOTHING
         self.addItem(self.selected_item, ignoreBounds=True)
+        self.ghost_curves: list[pg.PlotCurveItem] = []
+        for k in range(MAX_COMPONENTS):
+            pen = pg.mkPen(qcolor(k, _GHOST_ALPHA), width=_GHOST_WIDTH)
+            pen.setStyle(QtCore.Qt.PenStyle.DashLine)
+            curve = pg.PlotCurveItem(pen=pen, antialias=True, connect="finite")
+            curve.setZValue(_Z_GHOSTS)
+            curve.setVisible(False)
+            mark_screen_aid(curve)  # an aid on screen, not part of an exported snapshot
+            self.addItem(curve, ignoreBounds=True)
+            self.ghost_curves.append(curve)
+        #: Steps glide and blend (see :mod:`emviz.ui.views.transitions`).
+        self.animate = True
+        self.transition = Transition(self)
+        self.transition.frame.connect(self._on_transition_frame)
+        self._last_snap = None  # the snapshot shown, or being glided to
+        self._last_raw = None  # the same, as the history holds it
+        self._last_index = -1  # and its index in the history
+        self._drawn_fast_run = False  # the last snapshot drawn came in a fast run
+        self._shown_params: MixtureParams | None = None  # the ellipses drawn now
+        self._shown_rgb: np.ndarray | None = None  # the point colours now, if known
+        self._ghost_params: MixtureParams | None = None
+        # The transition under way: (from, to) parameters and colours (None: no change).
+        self._glide: tuple[MixtureParams, MixtureParams] | None = None
+        self._blend: tuple[np.ndarray, np.ndarray] | None = None
         self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
         session.data_changed.connect(self._on_data_changed)
         session.snapshot_changed.connect(self._throttle.request)
@@ -146,16 +188,50 @@ class ScatterView(pg.PlotWidget):
 
     def set_hard_assignment(self, on: bool) -> None:
         self.hard_assignment = bool(on)
+        self._end_transition()
         self.redraw()
 
     def set_sd_visible(self, n_std: int, on: bool) -> None:
         self.show_sd[n_std] = bool(on)
+        self._end_transition()
+        self._draw_ghosts()
         self.redraw()
+
+    def set_animate(self, on: bool) -> None:
+        """Let steps glide and blend, with ghosts of the ellipses before (on), or change at once."""
+        self.animate = bool(on)
+        if not self.animate:
+            self._end_transition()
+            self._set_ghost(None)
+            self.redraw()
 
     def set_add_mode(self, on: bool) -> None:
         self.add_mode = bool(on)
         cursor = QtCore.Qt.CursorShape.CrossCursor if on else QtCore.Qt.CursorShape.ArrowCursor
         self.viewport().setCursor(cursor)
+
+    def set_mean_outline(self, colour, width: float | None = None) -> None:
+        """Outline the mean markers (and cased overlays on them, e.g. the mean paths) in ``colour``.
+
+        For a theme switch: the theme's foreground, so the means stand out on
+        its background. Applied at once, to the means drawn now too.
+
+        Parameters
+        ----------
+        colour : anything :func:`pyqtgraph.mkColor` takes (a QColor, "#rrggbb", "k", ...)
+        width : float, optional
+            The outline's width in pixels; by default the current one.
+        """
+        qc = pg.mkColor(colour)
+        if width is None:
+            width = self._mean_pen.widthF()
+        self._mean_pen = pg.mkPen(qc, width=width)
+        self.means_item.setPen(self._mean_pen)
+        self.mean_outline_changed.emit(QtGui.QColor(qc))
+
+    def mean_outline(self) -> QtGui.QColor:
+        """The colour the means are outlined in."""
+        return QtGui.QColor(self._mean_pen.color())
 
     def set_equal_aspect(self, on: bool) -> None:
         """Equal scales on both axes (ellipses keep their true shape on screen)."""
@@ -185,8 +261,13 @@ class ScatterView(pg.PlotWidget):
     # ------------------------------------------------------------ drawing
 
     def flush(self) -> None:
-        """Draw what is pending now: a redraw, a raster, a re-rasterisation after a zoom."""
+        """Draw what is pending now: a redraw, a raster, a re-rasterisation after a zoom.
+
+        A transition under way ends: the snapshot shown is drawn exactly (as
+        exports and scripts expect).
+        """
         self._throttle.flush()
+        self._end_transition()
         self.points.flush()
         self._on_raster_ready()
 
@@ -200,6 +281,12 @@ class ScatterView(pg.PlotWidget):
         # The point selected before is not one of these.
         self._selected_drawn = None
         self.selected_item.setData([], [])
+        # Nothing to glide from: other points, another start.
+        self.transition.stop()
+        self._last_snap = self._last_raw = None
+        self._shown_params = None
+        self._shown_rgb = None
+        self._set_ghost(None)
         set_axis_labels(self, *s.columns)
         self.fit_view()
         self.redraw()
@@ -226,10 +313,15 @@ class ScatterView(pg.PlotWidget):
         if self._ellipses_key is not None and _same_mixture(self._ellipses_key, key):
             return
         self._ellipses_key = key
-        k_now = 0 if mix is None else mix.n_components
+        self._draw_ellipse_params(None if mix is None else MixtureParams.of(mix))
+
+    def _draw_ellipse_params(self, params: MixtureParams | None) -> None:
+        """Draw the ellipses of ``params`` (None: none) at the levels shown."""
+        self._shown_params = params
+        k_now = 0 if params is None else params.n_components
         shown = tuple(n_std for n_std in self.ellipse_curves if self.show_sd[n_std])
         if k_now and shown:
-            xy = ellipses_points(mix.means, mix.covariances, shown, n_points=120)
+            xy = ellipses_points(params.means, params.covariances, shown, n_points=120)
         for n_std, curves in self.ellipse_curves.items():
             for k, curve in enumerate(curves):
                 if k < k_now and n_std in shown:
@@ -260,12 +352,145 @@ class ScatterView(pg.PlotWidget):
     def redraw(self) -> None:
         s = self.session
         snap = s.current
+        # The history's own snapshot: ``current`` gives an E snapshot a new
+        # object (with its responsibilities) at every call.
+        raw = s.history[s.index] if 0 <= s.index < len(s.history) else None
+        if raw is self._last_raw and self.transition.active:
+            # The same target (a new selection, a restyle): the glide goes on.
+            self._draw_selection()
+            return
+        if raw is self._last_raw:
+            self._last_snap = snap
+        else:
+            previous, self._last_snap, self._last_raw = self._last_snap, snap, raw
+            adjacent = abs(s.index - self._last_index) == 1
+            self._last_index = s.index
+            duration = transition_duration(s.running, s.delay) if self.animate else 0.0
+            if not s.running and self._drawn_fast_run:
+                duration = 0.0  # the last frame of a fast run: at once, as the others
+            self._drawn_fast_run = s.running and duration == 0.0
+            # Only between neighbouring snapshots: one step, one notch of the
+            # history. A jump (the end of a fast run drawn at once, a slider
+            # dragged through many steps, back to the start) is shown at once.
+            if duration > 0 and adjacent and previous is not None and snap is not None:
+                self._set_ghost(_changed_params(previous, snap))
+                if self._begin_transition(previous, snap, duration):
+                    return
+            else:
+                self._set_ghost(None)
+        self.transition.stop()
+        self._glide = self._blend = None
+        self._shown_rgb = None
         self.points.setColours(None if snap is None else snap.resp, self.hard_assignment)
         self._pending_vectors = snap
         if not self.points.busy:
             self._draw_vectors()
         # Else the raster of a large cloud is being computed between events:
         # the ellipses and means follow when it is ready, in the same paint.
+
+    # ------------------------------------------------------------ transitions
+
+    def _rgb_of(self, snap) -> np.ndarray:
+        """Colours of the points for ``snap``, array of shape (n, 3), as :meth:`colour_codes`."""
+        n = self.session.n_samples
+        if snap is None or snap.resp is None or snap.resp.shape[0] != n:
+            return np.tile(np.asarray(GREY, float), (n, 1))
+        if self.hard_assignment:
+            return PALETTE[np.argmax(snap.resp, axis=1)]
+        return blend(snap.resp)
+
+    def _begin_transition(self, previous, snap, duration: float) -> bool:
+        """Start gliding from what is shown to ``snap``; False when nothing would move."""
+        target = MixtureParams.of(snap.mixture)
+        start = self._shown_params
+        glide = None
+        if start is not None and start.n_components == target.n_components:
+            if not start.same_as(target):
+                glide = (start, target)
+        blend_ = None
+        n = self.session.n_samples
+        small = 0 < n <= BLEND_MAX_POINTS and self.points.mode == "points"
+        if small and snap.resp is not previous.resp:
+            # From the colours shown now: mid-blend when steps come quickly.
+            old = self._shown_rgb if self._shown_rgb is not None else self._rgb_of(previous)
+            new = self._rgb_of(snap)
+            if old.shape == new.shape and not np.array_equal(old, new):
+                blend_ = (old, new)
+        if glide is None and blend_ is None:
+            self._glide = self._blend = None
+            return False
+        self._glide, self._blend = glide, blend_
+        if blend_ is None:
+            # The colours change at once (a raster of many points is
+            # recoloured once, not at every frame); the ellipses glide.
+            self._shown_rgb = None
+            self.points.setColours(snap.resp, self.hard_assignment)
+        if glide is None:
+            self._pending_vectors = snap
+            self._draw_vectors()
+        self._draw_selection()
+        self.transition.start(duration)
+        return True
+
+    def _on_transition_frame(self, s: float) -> None:
+        """One frame of the transition, ``s`` the eased progress in (0, 1]."""
+        snap = self._last_snap
+        if s >= 1.0:
+            self._end_transition()
+            return
+        if self._glide is not None:
+            params = interpolate_params(*self._glide, s)
+            self._ellipses_key = None  # the ellipses drawn are no snapshot's
+            self._draw_ellipse_params(params)
+            self._draw_means(params.means)
+        if self._blend is not None and snap is not None:
+            rgb = mix_colours(*self._blend, s)
+            self._shown_rgb = rgb
+            self.points.setCodes(quantize(rgb))
+
+    def _end_transition(self) -> None:
+        """Jump to the end of the transition under way (if any): the target exactly."""
+        if self._glide is None and self._blend is None:
+            self.transition.stop()
+            return
+        self.transition.stop()
+        snap = self._last_snap
+        if self._blend is not None:
+            self._shown_rgb = self._blend[1]
+            self.points.setColours(None if snap is None else snap.resp, self.hard_assignment)
+        self._glide = self._blend = None
+        self._pending_vectors = snap
+        self._draw_vectors()
+
+    def _set_ghost(self, params: MixtureParams | None) -> None:
+        if params is None and self._ghost_params is None:
+            return  # none shown (every snapshot of a fast run comes here)
+        self._ghost_params = params
+        self._draw_ghosts()
+
+    def _draw_ghosts(self) -> None:
+        """The ghosts: the ellipses before the last step, at the levels shown, faint and dashed."""
+        params = self._ghost_params
+        shown = tuple(n_std for n_std in self.ellipse_curves if self.show_sd[n_std])
+        k_now = 0 if params is None or not shown else params.n_components
+        if k_now:
+            xy = ellipses_points(params.means, params.covariances, shown, n_points=120)
+        for k, curve in enumerate(self.ghost_curves):
+            if k >= k_now:
+                curve.setVisible(False)
+                continue
+            gap = np.full((1, 2), np.nan)
+            pts = np.concatenate([part for i in range(len(shown)) for part in (xy[i, k], gap)])
+            curve.setData(pts[:, 0], pts[:, 1], connect="finite")
+            curve.setVisible(True)
+
+    def ghosts_shown(self) -> MixtureParams | None:
+        """The parameters whose ellipses are drawn as ghosts, or None."""
+        return self._ghost_params
+
+    def shown_params(self) -> MixtureParams | None:
+        """The parameters of the ellipses drawn now (in between two snapshots mid-glide)."""
+        return self._shown_params
 
     def _on_raster_ready(self) -> None:
         # Also when the next raster job has started already (snapshots coming
@@ -278,22 +503,28 @@ class ScatterView(pg.PlotWidget):
         snap, self._pending_vectors = self._pending_vectors, _NOTHING
         if snap is _NOTHING:
             return
-        s = self.session
         self._case_ellipses()
         self._draw_ellipses(snap)
         # Means and the selected point: only when they changed (an E-step moves nothing).
         means = None if snap is None else snap.mixture.means
         if not _same_array(means, self._means_drawn):
-            self._means_drawn = means
-            if means is None:
-                self.means_item.setData([], [])
-            else:
-                self.means_item.setData(
-                    x=means[:, 0],
-                    y=means[:, 1],
-                    brush=[self._mean_brushes[k] for k in range(len(means))],
-                    pen=self._mean_pen,
-                )
+            self._draw_means(means)
+        self._draw_selection()
+
+    def _draw_means(self, means: np.ndarray | None) -> None:
+        self._means_drawn = means
+        if means is None:
+            self.means_item.setData([], [])
+        else:
+            self.means_item.setData(
+                x=means[:, 0],
+                y=means[:, 1],
+                brush=[self._mean_brushes[k] for k in range(len(means))],
+                pen=self._mean_pen,
+            )
+
+    def _draw_selection(self) -> None:
+        s = self.session
         sel = s.selected
         if sel is not None and (s.X is None or sel >= len(s.X)):
             sel = None
@@ -338,6 +569,15 @@ class ScatterView(pg.PlotWidget):
         pos = vb.mapSceneToView(ev.scenePos())
         ev.accept()
         self.click_at(pos.x(), pos.y())
+
+
+def _changed_params(previous, snap) -> MixtureParams | None:
+    """The parameters of ``previous`` if ``snap`` has other ellipses (same K), else None."""
+    before, after = previous.mixture, snap.mixture
+    if before is after or before.n_components != after.n_components:
+        return None
+    params = MixtureParams.of(before)
+    return None if params.same_as(MixtureParams.of(after)) else params
 
 
 def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
