@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtGui
 
+from emviz.ui.classroom.themes import THEMES
+
 
 def _outline_colours(scatter) -> set[str]:
     """The outline colour of every mean marker drawn."""
@@ -18,7 +20,8 @@ def test_set_mean_outline_restyles_the_means_drawn(window, qtbot):
     window.session.step_e()
     window.session.step_m()
     scatter.flush()
-    assert _outline_colours(scatter) == {"#000000"}
+    # The window opens in the light theme: the means outlined in its foreground.
+    assert _outline_colours(scatter) == {THEMES["light"]["fg"].lower()}
     seen = []
     scatter.mean_outline_changed.connect(seen.append)
     scatter.set_mean_outline("#f0f0f0")

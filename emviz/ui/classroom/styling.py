@@ -180,22 +180,8 @@ class PlotStyler:
 
     @staticmethod
     def _restyle_means(scatter, colour: str, scale: float) -> None:
-        """The outline of the means (and their paths) in the theme's foreground colour.
-
-        The scatter view draws its means again only when they move, so the
-        new outline is set on the drawn item too.
-        """
-        if hasattr(scatter, "set_mean_outline"):
-            scatter.set_mean_outline(colour)
-            return
-        pen = pg.mkPen(colour, width=2 * scale)
-        if hasattr(scatter, "_mean_pen"):
-            scatter._mean_pen = pen
-        item = scatter.means_item
-        item.setPen(pen)
-        brushes = getattr(scatter, "_mean_brushes", None)
-        if isinstance(brushes, list) and 0 < len(item.data) <= len(brushes):
-            item.setBrush(brushes[: len(item.data)])
+        """The outline of the means (and their paths) in the theme's foreground colour."""
+        scatter.set_mean_outline(colour, width=2 * scale)
 
     def restyle_points(self, big: bool) -> None:
         """The points' diameter for the number of points, larger if ``big``."""
