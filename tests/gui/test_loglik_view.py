@@ -12,14 +12,22 @@ from emviz.ui.views.loglik_view import gap_to_best
 def _settle(window, qtbot) -> None:
     window.flush()
     qtbot.wait(0)  # let the layout place the legend (no timing: one pass of the event loop)
+    window.loglik.getPlotItem().layout.activate()  # a legend put back into its row: placed now
+
+
+def _tall(view, qtbot, height: int = 320) -> None:
+    """The plot at ``height`` px, tall enough for its legend and axis titles (or not)."""
+    view.setFixedHeight(height)
+    qtbot.waitUntil(lambda: view.height() == height)
 
 
 def test_the_legend_is_outside_the_plotted_area(window, qtbot):
     s = window.session
     for _ in range(20):
         s.step_iteration()
-    _settle(window, qtbot)
     view = window.loglik
+    _tall(view, qtbot)
+    _settle(window, qtbot)
     item = view.getPlotItem()
     legend, vb = item.legend, item.vb
     assert legend is not None and legend.isVisible() and len(legend.items) == 3
@@ -44,6 +52,7 @@ def test_the_converged_label_is_inside_the_plot_and_off_the_legend(window, qtbot
             break
     assert s.history[-1].converged
     view = window.loglik
+    _tall(view, qtbot)
     if zoom:
         window.actions_by_key["climb"].trigger()
     _settle(window, qtbot)
@@ -115,3 +124,27 @@ def test_zoom_to_the_climb_spreads_a_long_slow_climb_over_the_axis(window, qtbot
     _settle(window, qtbot)
     assert view.getPlotItem().getAxis("left").labelText == "log-likelihood"
     qtbot.waitUntil(lambda: vb.viewRange()[1][0] <= ll.min(), timeout=2000)
+
+
+def test_a_short_plot_is_a_strip_without_legend_and_titles(window, qtbot):
+    """Too short for a legend row and axis titles: the curve gets the room."""
+    s = window.session
+    for _ in range(5):
+        s.step_iteration()
+    view = window.loglik
+    item = view.getPlotItem()
+    titles = lambda: [item.getAxis(n).label.isVisible() for n in ("left", "bottom")]  # noqa: E731
+    _tall(view, qtbot, 120)
+    _settle(window, qtbot)
+    assert view.compact and not item.legend.isVisible() and titles() == [False, False]
+    assert "log-likelihood" in view.toolTip()
+    strip_height = item.vb.sceneBoundingRect().height()
+    # A restyle sets the axis titles again; the strip keeps them hidden.
+    window.classroom.set_theme("dark")
+    assert titles() == [False, False]
+    _tall(view, qtbot, 320)
+    _settle(window, qtbot)
+    assert not view.compact and item.legend.isVisible() and titles() == [True, True]
+    assert view.toolTip() == ""
+    # The strip's curve had more of its 120 px than a full plot's would have.
+    assert strip_height > 120 - 320 + item.vb.sceneBoundingRect().height()

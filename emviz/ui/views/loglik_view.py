@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from emviz.runs.pacing import RedrawThrottle
 from emviz.session import Session
@@ -30,6 +30,14 @@ _GAP_LABEL = "gap to best (log)"
 #: (above) a little left of the star.
 _TEXT_BELOW = (1.08, -0.15)
 _TEXT_ABOVE = (1.08, 1.15)
+#: Below this many lines of its font in height the plot is a strip (as in
+#: presentation mode): the legend row and the axis titles give their room to
+#: the curve, and the tooltip names the axes and the markers.
+COMPACT_LINES = 11
+_COMPACT_TIP = (
+    "log-likelihood (y) after each half-step (x: E, M, E, M, ...): "
+    "hollow circles after an E-step, squares after an M-step, a star where EM converged"
+)
 
 
 class LoglikView(pg.PlotWidget):
@@ -57,6 +65,8 @@ class LoglikView(pg.PlotWidget):
         #: Show the gap to the best log-likelihood on a log scale.
         self.zoom_to_climb = False
         self._refit_y = False  # during a run: fit y anew once, not only when the curve leaves it
+        #: A strip with no legend and no axis titles (see :data:`COMPACT_LINES`).
+        self.compact = False
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.showGrid(x=True, y=True, alpha=0.15)
@@ -119,6 +129,34 @@ class LoglikView(pg.PlotWidget):
 
     def flush(self) -> None:
         self._throttle.flush()
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(ev)
+        self.fit_to_height()
+
+    def fit_to_height(self) -> None:
+        """A strip (no legend, no axis titles) when too short for them, the full plot otherwise.
+
+        Also called after a restyle: setting an axis title shows it again.
+        """
+        item = self.getPlotItem()
+        legend = getattr(item, "legend", None)
+        if legend is None:  # resized while pyqtgraph builds the widget
+            return
+        compact = self.height() < COMPACT_LINES * QtGui.QFontMetrics(self.font()).height()
+        if compact != self.compact:
+            self.compact = compact
+            # A hidden item still holds its row of the layout: taken out, the row closes.
+            if compact:
+                item.layout.removeItem(legend)
+            else:
+                item.layout.addItem(legend, 0, 1, alignment=QtCore.Qt.AlignmentFlag.AlignRight)
+            legend.setVisible(not compact)
+            self.setToolTip(_COMPACT_TIP if compact else "")
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            if axis.label.isVisible() == compact:
+                axis.showLabel(not compact)
 
     def set_zoom_to_climb(self, on: bool) -> None:
         """Plot the gap to the best log-likelihood on a log scale (on) or the log-likelihood (off).
