@@ -16,9 +16,10 @@ def _settle(window, qtbot) -> None:
 
 
 def _tall(view, qtbot, height: int = 320) -> None:
-    """The plot at ``height`` px, tall enough for its legend and axis titles (or not)."""
-    view.setFixedHeight(height)
-    qtbot.waitUntil(lambda: view.height() == height)
+    """The plot 560 px wide and ``height`` px tall: room for its legend and titles (or not)."""
+    view.window().resize(1500, 950)
+    view.setFixedSize(560, height)
+    qtbot.waitUntil(lambda: (view.width(), view.height()) == (560, height))
 
 
 def test_the_legend_is_outside_the_plotted_area(window, qtbot):
@@ -148,3 +149,7 @@ def test_a_short_plot_is_a_strip_without_legend_and_titles(window, qtbot):
     assert view.toolTip() == ""
     # The strip's curve had more of its 120 px than a full plot's would have.
     assert strip_height > 120 - 320 + item.vb.sceneBoundingRect().height()
+    # Tall but narrower than its legend's row: a strip again.
+    view.setFixedSize(200, 320)
+    qtbot.waitUntil(lambda: view.width() == 200)
+    assert view.compact and not item.legend.isVisible()

@@ -104,7 +104,7 @@ class PlotStyler:
             if title.text:
                 title.setText(title.text, color=fg)
             self._restyle_legends(plot, t, type_size("small", pt))
-            fit = getattr(plot, "fit_to_height", None)  # a plot that drops its titles when short
+            fit = getattr(plot, "fit_to_size", None)  # a plot that drops its titles when short
             if fit is not None:
                 fit()
 

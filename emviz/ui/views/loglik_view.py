@@ -30,9 +30,10 @@ _GAP_LABEL = "gap to best (log)"
 #: (above) a little left of the star.
 _TEXT_BELOW = (1.08, -0.15)
 _TEXT_ABOVE = (1.08, 1.15)
-#: Below this many lines of its font in height the plot is a strip (as in
-#: presentation mode): the legend row and the axis titles give their room to
-#: the curve, and the tooltip names the axes and the markers.
+#: Below this many lines of its font in height (or narrower than its legend)
+#: the plot is a strip, as in presentation mode: the legend row and the axis
+#: titles give their room to the curve, and the tooltip names the axes and
+#: the markers.
 COMPACT_LINES = 11
 _COMPACT_TIP = (
     "log-likelihood (y) after each half-step (x: E, M, E, M, ...): "
@@ -132,10 +133,10 @@ class LoglikView(pg.PlotWidget):
 
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(ev)
-        self.fit_to_height()
+        self.fit_to_size()
 
-    def fit_to_height(self) -> None:
-        """A strip (no legend, no axis titles) when too short for them, the full plot otherwise.
+    def fit_to_size(self) -> None:
+        """A strip (no legend, no axis titles) when too small for them, the full plot otherwise.
 
         Also called after a restyle: setting an axis title shows it again.
         """
@@ -143,7 +144,13 @@ class LoglikView(pg.PlotWidget):
         legend = getattr(item, "legend", None)
         if legend is None:  # resized while pyqtgraph builds the widget
             return
-        compact = self.height() < COMPACT_LINES * QtGui.QFontMetrics(self.font()).height()
+        # Too short for a legend row and axis titles, or too narrow for the
+        # legend's one row beside the left axis.
+        needed = legend.effectiveSizeHint(QtCore.Qt.SizeHint.PreferredSize).width()
+        compact = (
+            self.height() < COMPACT_LINES * QtGui.QFontMetrics(self.font()).height()
+            or self.width() < needed + item.getAxis("left").width()
+        )
         if compact != self.compact:
             self.compact = compact
             # A hidden item still holds its row of the layout: taken out, the row closes.
