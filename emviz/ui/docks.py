@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Qt
 
 __all__ = [
@@ -54,7 +54,9 @@ class FittingScrollArea(QtWidgets.QScrollArea):
     def __init__(self, content: QtWidgets.QWidget, parent=None) -> None:
         super().__init__(parent)
         self._pending = False
-        self.setWidget(content)
+        #: The panel itself (the scroll area's widget is its :class:`_Holder`).
+        self.content = content
+        self.setWidget(_Holder(content))
         self.setWidgetResizable(True)
         self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -64,7 +66,7 @@ class FittingScrollArea(QtWidgets.QScrollArea):
 
     def content_width(self) -> int:
         """The width the content needs, with room for the vertical scroll bar."""
-        content = self.widget()
+        content = self.content
         bar = self.verticalScrollBar().sizeHint().width()
         return content.minimumSizeHint().width() + bar + 2 * self.frameWidth()
 
@@ -80,7 +82,7 @@ class FittingScrollArea(QtWidgets.QScrollArea):
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
         if (
-            watched is self.widget()
+            watched is self.content
             and not self._pending
             and event.type()
             in (
@@ -91,6 +93,48 @@ class FittingScrollArea(QtWidgets.QScrollArea):
         ):
             self._pending = True
             QtCore.QTimer.singleShot(0, self, self.fit_width)
+        return False
+
+
+class _Holder(QtWidgets.QWidget):
+    """Holds a panel in a scroll area at the viewport's height, down to the panel's minimum.
+
+    A scroll area sizes a panel whose layout has height-for-width (any
+    word-wrapped label) at its *preferred* height for the width, however
+    tall: a Restarts panel 1,600 px tall in a 900 px dock, its plot taking
+    the screen and its tables scrolled out of sight.  The holder has no
+    layout: its minimum height is the panel's minimum for the width it has,
+    so the panel fills the dock and its plots and tables share the height,
+    and it scrolls only when the dock is shorter than that minimum.
+    """
+
+    def __init__(self, content: QtWidgets.QWidget) -> None:
+        super().__init__()
+        self.content = content
+        content.setParent(self)
+        content.installEventFilter(self)
+
+    def _min_height(self, width: int) -> int:
+        layout = self.content.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            return max(layout.minimumHeightForWidth(width), self.content.minimumHeight())
+        return self.content.minimumSizeHint().height()
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
+        hint = self.content.minimumSizeHint()
+        return QtCore.QSize(hint.width(), self._min_height(max(self.width(), hint.width())))
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
+        return self.content.sizeHint()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        self.content.setGeometry(self.rect())
+        if event.oldSize().width() != event.size().width():
+            self.updateGeometry()  # the minimum height depends on the width
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.content and event.type() == QtCore.QEvent.Type.LayoutRequest:
+            self.updateGeometry()
         return False
 
 
