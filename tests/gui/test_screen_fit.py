@@ -136,11 +136,14 @@ def _check_widgets(window, where: str) -> list[str]:
                     f"{where}: {_describe(widget)} is cut: {clip.width()} of "
                     f"{widget.width()} px shown"
                 )
-    for area in window.findChildren(QtWidgets.QScrollArea):
+    # A panel's scroll area, and a text browser (the formulas): never sideways.
+    areas = [*window.findChildren(QtWidgets.QScrollArea)]
+    areas += window.findChildren(QtWidgets.QTextBrowser)
+    for area in areas:
         if not _shown(area):
             continue
         bar = area.horizontalScrollBar()
-        content = area.widget()
+        content = area.widget() if isinstance(area, QtWidgets.QScrollArea) else None
         if bar.maximum() > 0 or (content is not None and content.width() > area.viewport().width()):
             owner = area.parentWidget()
             problems.append(

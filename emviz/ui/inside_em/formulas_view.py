@@ -228,9 +228,10 @@ def _bracketed(rows: list[list[str]]) -> str:
 
 def _row(*cells: str) -> str:
     if len(cells) == 7:
-        # lhs = symbolic / = numbers = result: two lines, so the panel stays narrow.
+        # lhs = symbolic / = numbers / = result: three lines, so the panel fits
+        # beside the plots on a 1280 px projector.
         lhs, eq, sym, eq2, numbers, eq3, result = cells
-        return _row(lhs, eq, sym) + _row("", eq2, numbers, eq3, result)
+        return _row(lhs, eq, sym) + _row("", eq2, numbers) + _row("", eq3, result)
     return "<tr>" + "".join(f'<td valign="middle">{_nowrap(c)}</td>' for c in cells) + "</tr>"
 
 
@@ -409,6 +410,21 @@ class FormulasView(QtWidgets.QWidget):
         pos = bar.value()
         self.browser.setHtml(html)
         bar.setValue(pos)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """The browser never narrower than its widest formula: the text wraps, a table cannot.
+
+        The document laid out at a width of 1 px takes the width of the
+        widest thing that cannot wrap; the panel (and so its dock) is then at
+        least that wide, and nothing scrolls sideways.
+        """
+        doc = self.browser.document().clone(self.browser)
+        doc.setTextWidth(1)
+        needed = doc.size().width()
+        doc.deleteLater()
+        frame = 2 * self.browser.frameWidth() + self.browser.verticalScrollBar().sizeHint().width()
+        self.browser.setMinimumWidth(int(needed) + frame + 2)
 
     def _mstep_table(self, nums: MStepNumbers, k: int, cov_type: str, used) -> str:
         n = nums.n_samples

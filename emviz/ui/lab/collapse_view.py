@@ -161,10 +161,8 @@ class CollapseView(QtWidgets.QWidget):
             "data's variance (log scale). Applied from the next M-step"
         )
         self.reg_slider.valueChanged.connect(self._on_slider)
-        self.reg_label = QtWidgets.QLabel(objectName="regCovarLabel")
         # The value's width is reserved so that the slider does not jump as it changes.
-        metrics = self.reg_label.fontMetrics()
-        self.reg_label.setMinimumWidth(metrics.horizontalAdvance("9.9e-10 × data variance"))
+        self.reg_label = _ReservedLabel("9.9e-10 × data variance", objectName="regCovarLabel")
         slider_row = QtWidgets.QHBoxLayout()
         slider_row.addWidget(QtWidgets.QLabel("reg_covar"))
         slider_row.addWidget(self.reg_slider, 1)
@@ -437,3 +435,20 @@ class CollapseView(QtWidgets.QWidget):
         else:
             self.floor_line.setVisible(False)
         self.cursor.setValue(max(s.index, 0))
+
+
+class _ReservedLabel(QtWidgets.QLabel):
+    """A label at least as wide as ``sample`` in its current font (large type included)."""
+
+    def __init__(self, sample: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._sample = sample
+
+    def _reserved(self, hint: QtCore.QSize) -> QtCore.QSize:
+        return hint.expandedTo(QtCore.QSize(self.fontMetrics().horizontalAdvance(self._sample), 0))
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
+        return self._reserved(super().minimumSizeHint())
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
+        return self._reserved(super().sizeHint())
