@@ -4,8 +4,9 @@ those bounds are true. Environment markers are kept, so each Python gets its own
 
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 project = tomllib.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "pyproject.toml").read_text())
 for requirement in project["project"]["dependencies"]:
