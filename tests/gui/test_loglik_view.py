@@ -16,10 +16,10 @@ def _settle(window, qtbot) -> None:
 
 
 def _tall(view, qtbot, height: int = 320) -> None:
-    """The plot 560 px wide and ``height`` px tall: room for its legend and titles (or not)."""
+    """The plot 720 px wide and ``height`` px tall: room for its legend and titles (or not)."""
     view.window().resize(1500, 950)
-    view.setFixedSize(560, height)
-    qtbot.waitUntil(lambda: (view.width(), view.height()) == (560, height))
+    view.setFixedSize(720, height)
+    qtbot.waitUntil(lambda: (view.width(), view.height()) == (720, height))
 
 
 def test_the_legend_is_outside_the_plotted_area(window, qtbot):

@@ -96,7 +96,8 @@ class PresentationLayout:
         for split, stretches in ((parts.left_split, (1, 0)), (parts.main_split, (1, 0))):
             for i, factor in enumerate(stretches):
                 policy = split.widget(i).sizePolicy()
-                self._saved_stretch.append((split.widget(i), QtWidgets.QSizePolicy(policy)))
+                saved = (policy.horizontalStretch(), policy.verticalStretch())
+                self._saved_stretch.append((split.widget(i), saved))
                 policy.setHorizontalStretch(factor)
                 policy.setVerticalStretch(factor)
                 split.widget(i).setSizePolicy(policy)
@@ -129,7 +130,10 @@ class PresentationLayout:
         if parts is not None and self._saved_margins is not None:
             parts.left_split.parentWidget().layout().setContentsMargins(self._saved_margins)
             self._saved_margins = None
-        for widget, policy in self._saved_stretch:
+        for widget, (horizontal, vertical) in self._saved_stretch:
+            policy = widget.sizePolicy()
+            policy.setHorizontalStretch(horizontal)
+            policy.setVerticalStretch(vertical)
             widget.setSizePolicy(policy)
         self._saved_stretch = []
         for dock in self._closed_docks:
