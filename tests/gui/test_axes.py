@@ -80,7 +80,7 @@ def _shown_labels(view):
 def test_loglik_axis_labels_are_distinct_and_fit_the_margin(qtbot, lls):
     view = LoglikView(_History(lls))
     qtbot.addWidget(view)
-    view.resize(520, 260)
+    view.resize(760, 260)  # room for the legend row: the axis title shows
     view.show()
     qtbot.waitExposed(view)
     view.flush()
