@@ -10,11 +10,27 @@ drops the previous task's results (a stale result is never shown).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 __all__ = ["BackgroundTask", "shutdown_tasks", "thread_for"]
+
+
+def _yield_to_gui() -> None:
+    """Let the GUI thread take the GIL if it is waiting for it; call once per unit of work.
+
+    A worker running Python code keeps the GIL until another thread has
+    waited for it for the switch interval (5 ms).  The GUI thread gives the
+    GIL up around almost every call into Qt and must take it back after
+    each, so a redraw that makes a few hundred such calls would wait a few
+    hundred switch intervals: seconds, with progress reports and Cancel
+    queued behind it.  Releasing the GIL here (a zero-length sleep) hands
+    it to a waiting GUI thread at once, and costs microseconds when none is
+    waiting.
+    """
+    time.sleep(0)
 
 
 def thread_for(worker: QObject, name: str) -> QThread:
@@ -56,10 +72,14 @@ class _TaskWorker(QObject):
             self.partial.emit(partial)
         self.progress.emit(int(done), int(total))
 
+    def _should_stop(self) -> bool:
+        _yield_to_gui()  # polled once per half-step (or chunk): the GUI's turn
+        return self._stop.is_set()
+
     @Slot()
     def run(self) -> None:
         try:
-            out = self._fn(self._progress, self._stop.is_set)
+            out = self._fn(self._progress, self._should_stop)
         except Exception as exc:  # reported to the GUI thread, never lost in the thread
             self.failed.emit(str(exc))
         else:
