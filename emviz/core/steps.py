@@ -1,8 +1,8 @@
 """The public steps of EM on arrays of points: E-step, M-step, log-likelihood.
 
-Each takes the points as given, prepares them (:func:`emviz.core.data.prepare`)
-and runs the step through the data protocol, so complete and incomplete data
-(``missing="marginalize"``) take the same path.
+Each takes the points as given, prepares them (:func:`emviz.core.data.prepare`;
+prepared data is used as it is) and runs the step through the data protocol,
+so complete and incomplete data (``missing="marginalize"``) take the same path.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from emviz.core.covariances import (
     floor_eigenvalues,
     structured_covariances,
 )
-from emviz.core.data import prepare
+from emviz.core.data import as_data
 from emviz.core.errors import EmvizError
 from emviz.core.mixture import Mixture, check_cov_type
 from emviz.core.validation import check_reg_covar, check_resp
@@ -34,8 +34,8 @@ def e_step(X: object, mixture: Mixture, *, missing: str = "raise") -> tuple[np.n
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, 2)
-        The points.
+    X : array-like of shape (n_samples, 2), or PreparedData / MissingData
+        The points (data :func:`~emviz.core.data.prepare` made is used as it is).
     mixture : Mixture
         The current parameters theta.
     missing : {"raise", "marginalize"}
@@ -60,7 +60,7 @@ def e_step(X: object, mixture: Mixture, *, missing: str = "raise") -> tuple[np.n
     """
     if not isinstance(mixture, Mixture):
         raise EmvizError(f"mixture must be a Mixture; got {type(mixture).__name__}")
-    return prepare(X, missing).e_step(mixture)
+    return as_data(X, missing).e_step(mixture)
 
 
 def log_likelihood(X: object, mixture: Mixture) -> float:
@@ -94,7 +94,7 @@ def m_step(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, 2)
+    X : array-like of shape (n_samples, 2), or PreparedData / MissingData
     resp : array-like of shape (n_samples, n_components)
         Non-negative, each row summing to one.
     cov_type : {"full", "tied", "diag", "spherical"}
@@ -118,6 +118,6 @@ def m_step(
     """
     check_cov_type(cov_type)
     reg = check_reg_covar(reg_covar)
-    data = prepare(X, missing)
+    data = as_data(X, missing)
     r = check_resp(resp, data.n_samples)
     return data.m_step(r, cov_type, data.floor(reg), mixture=mixture)[0]

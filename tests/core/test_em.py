@@ -724,3 +724,22 @@ def test_kmeans_path_matches_lloyd():
         centers = np.array([X[labels == k].mean(0) for k in range(3)])
     np.testing.assert_allclose(snaps[-1].mixture.means, centers, rtol=1e-12)
     assert [s.phase for s in snaps[:3]] == ["init", "E", "M"]
+
+
+def test_public_steps_take_prepared_data_as_it_is():
+    """e_step and m_step on prepare()'s data equal the same steps on the array."""
+    from emviz.core.data import prepare
+    from emviz.core.datasets import load_dataset
+    from emviz.core.init import initialize
+    from emviz.core.steps import e_step, m_step
+
+    X = load_dataset("old_faithful").X
+    start = initialize(X, 3, seed=2)
+    data = prepare(X)
+    resp, ll = e_step(data, start)
+    resp_x, ll_x = e_step(X, start)
+    np.testing.assert_array_equal(resp, resp_x)
+    assert ll == ll_x
+    a, b = m_step(data, resp, "diag"), m_step(X, resp, "diag")
+    np.testing.assert_array_equal(a.means, b.means)
+    np.testing.assert_array_equal(a.covariances, b.covariances)
