@@ -5,9 +5,17 @@ Import it from a script or notebook::
     from emviz.core import fit, load_dataset
     data = load_dataset("old_faithful")
     result = fit(data.X, 2, seed=0)
+
+and, to see why the M-step climbs and what each half-step did::
+
+    from emviz.core import bound_slice, iterate_em, narrate
+    snaps = list(iterate_em(data.X, result.mixture, max_iter=1))  # start, E, M
+    sl = bound_slice(data.X, snaps[1].mixture, snaps[2].mixture, snaps[2].resp)
+    print(narrate(snaps[1], snaps[2], "detailed"))
 """
 
 from emviz.core.bound import BoundTerms, bound_terms
+from emviz.core.bound_slice import BoundSlice, bound_slice, mixture_at
 from emviz.core.data import MISSING_MODES, Data, MissingData, PreparedData, prepare
 from emviz.core.datasets import (
     DATASETS,
@@ -24,6 +32,7 @@ from emviz.core.init import INIT_METHODS, initialize
 from emviz.core.io import LoadCancelled, LoadedPoints, load_points, numeric_columns
 from emviz.core.matching import ParameterErrors, match_components, parameter_errors, same_solution
 from emviz.core.mixture import COV_TYPES, Mixture
+from emviz.core.narration import LEVELS, NarrationFacts, narrate, narration_numbers
 from emviz.core.restarts import LocalMaximum, RestartRun, RestartsResult, run_restarts
 from emviz.core.snapshot import Snapshot
 from emviz.core.steps import e_step, log_likelihood, m_step
@@ -32,7 +41,14 @@ __all__ = [
     "COV_TYPES",
     "DATASETS",
     "PRESETS",
+    "BoundSlice",
     "BoundTerms",
+    "LEVELS",
+    "NarrationFacts",
+    "bound_slice",
+    "mixture_at",
+    "narrate",
+    "narration_numbers",
     "GeneratedData",
     "LocalMaximum",
     "ParameterErrors",
