@@ -64,7 +64,7 @@ def q_of(session, i):
 
 def test_install_adds_docks_menu_overlays_and_views(win):
     inside = ie(win)
-    assert set(inside.docks) == {"bound", "formulas", "model"}
+    assert set(inside.docks) == {"bound", "slice", "formulas", "model"}
     menu = win.menuBar().findChild(QtWidgets.QMenu, "insideEmMenu")
     assert menu is not None
     texts = [a.text() for a in menu.actions()]
@@ -72,7 +72,7 @@ def test_install_adds_docks_menu_overlays_and_views(win):
         assert dock.toggleViewAction() in menu.actions()
         assert dock.features() & QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
     assert any("paths" in t for t in texts) and any("heat map" in t for t in texts)
-    for view in (inside.bound_view, inside.formulas_view, inside.model_choice):
+    for view in (inside.bound_view, inside.slice_view, inside.formulas_view, inside.model_choice):
         assert view in win.extra_views
     # Closable and restorable from the menu.
     dock = inside.docks["bound"]

@@ -8,7 +8,7 @@ Designed for a 1280x720 projector and a 1920x1080 screen::
     |                                            | [Iter.] [Run]    |
     |                                            | ...  speed       |
     +--------------------------------------------+ readout:         |
-    |   log-likelihood: a wide, short strip      | π, μ, σ, ρ; log p|
+    |   log-likelihood (or the bound slice): strip| π, μ, σ, ρ; log p|
     +--------------------------------------------+------------------+
     | status bar                                                    |
 
@@ -37,6 +37,10 @@ STRIP_MIN, STRIP_MAX = 96, 260
 TALL_SCREEN, TALL_SHARE = 900, 0.2
 
 
+#: The narration's share of the strip's width (beside the log-likelihood).
+NARRATION_SHARE = 0.55
+
+
 def strip_height(screen_height: int) -> int:
     """Height of the log-likelihood strip on a screen ``screen_height`` pixels high."""
     share = TALL_SHARE if screen_height >= TALL_SCREEN else STRIP_SHARE
@@ -61,6 +65,7 @@ class PresentationLayout:
         self._normal_rect = window.geometry()
         self._went_full_screen = False
         self._resize_watch = _ResizeWatch(window)
+        self._strip: QtWidgets.QWidget | None = None
         self.active = False
 
     # ---------------------------------------------------------------- enter / leave
@@ -112,7 +117,37 @@ class PresentationLayout:
         if readout is not None:
             readout.show()
             readout.flush()
+        self.use_strip(getattr(w, "presentation_strip", None))
+        # The narration beside the strip: under the scatter plot it would
+        # take the height the plot needs on a 720-pixel projector.
+        narration = getattr(w, "narration", None)
+        if narration is not None:
+            parts.bottom_split.addWidget(narration)
+            narration.fit_to_box(True)
         self.arrange()
+
+    def use_strip(self, strip: QtWidgets.QWidget | None) -> None:
+        """In the strip under the scatter plot: ``strip`` in place of the log-likelihood, or it.
+
+        A feature's view (Inside EM's bound slice) that lives, hidden, in the
+        bottom splitter beside the log-likelihood plot.  Outside presentation
+        mode it only takes effect on entering.
+        """
+        w = self.window
+        self._strip = strip
+        if not self.active:
+            return
+        parts = getattr(w, "layout_parts", None)
+        loglik = getattr(w, "loglik", None)
+        if parts is None or loglik is None:
+            return
+        for i in range(parts.bottom_split.count()):
+            widget = parts.bottom_split.widget(i)
+            if widget is not loglik and widget is not parts.table_box:
+                widget.setVisible(widget is strip)
+        loglik.setVisible(strip is None)
+        if strip is not None and hasattr(strip, "flush"):
+            strip.flush()
 
     def leave(self) -> None:
         """Show what :meth:`enter` hid, reopen the panels, put the splitters back."""
@@ -124,6 +159,18 @@ class PresentationLayout:
         readout = getattr(w, "readout", None)
         if readout is not None:
             readout.hide()
+        parts = getattr(w, "layout_parts", None)
+        narration = getattr(w, "narration", None)
+        if parts is not None and narration is not None:
+            narration.fit_to_box(False)
+            parts.scatter_box.layout().addWidget(narration)
+            narration.setVisible(narration.level != "off")
+        if parts is not None and getattr(w, "loglik", None) is not None:
+            for i in range(parts.bottom_split.count()):
+                widget = parts.bottom_split.widget(i)
+                if widget is not w.loglik and widget is not parts.table_box:
+                    widget.hide()
+            w.loglik.show()
         if hasattr(w.controls, "set_button_columns"):
             w.controls.set_button_columns(self._button_columns)
         parts = getattr(w, "layout_parts", None)
@@ -199,6 +246,18 @@ class PresentationLayout:
         total = sum(left.sizes()) or left.height()
         strip = strip_height(height)
         left.setSizes([max(total - strip, 1), strip])
+        # The strip's row: the log-likelihood (or its stand-in) and the narration.
+        bottom = parts.bottom_split
+        width = sum(bottom.sizes()) or bottom.width()
+        shares = [0] * bottom.count()
+        for i in range(bottom.count()):
+            widget = bottom.widget(i)
+            if widget is getattr(w, "narration", None):
+                shares[i] = int(width * NARRATION_SHARE)
+            elif not widget.isHidden():
+                shares[i] = 1
+        rest = width - sum(s for s in shares if s > 1)
+        bottom.setSizes([s if s > 1 else (rest if s else 0) for s in shares])
         main = parts.main_split
         total = sum(main.sizes()) or main.width()
         side = parts.side_scroll.minimumSizeHint().width()

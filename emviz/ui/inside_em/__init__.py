@@ -2,9 +2,10 @@
 
 ``install(window)`` adds to the main window
 
-- three dock widgets (movable, closable, listed in an "Inside EM" menu to
-  show them again): the lower-bound view (:mod:`emviz.ui.inside_em.bound_view`), the
-  formulas panel (:mod:`emviz.ui.inside_em.formulas_view`) and the model choice
+- four dock widgets (movable, closable, listed in an "Inside EM" menu to
+  show them again): the lower-bound view (:mod:`emviz.ui.inside_em.bound_view`),
+  why the M-step climbs (:mod:`emviz.ui.inside_em.slice_view`), the formulas
+  panel (:mod:`emviz.ui.inside_em.formulas_view`) and the model choice
   (:mod:`emviz.ui.inside_em.model_choice`);
 - two overlays on the scatter plot: mean paths (:mod:`emviz.ui.inside_em.trails`) and
   the mixture density (:mod:`emviz.ui.inside_em.density`), toggled from the same menu;
@@ -23,6 +24,7 @@ from emviz.ui.inside_em.bound_view import BoundView
 from emviz.ui.inside_em.density import DensityOverlay
 from emviz.ui.inside_em.formulas_view import FormulasView
 from emviz.ui.inside_em.model_choice import ModelChoiceView
+from emviz.ui.inside_em.slice_view import SliceView
 from emviz.ui.inside_em.trails import TrailsOverlay
 
 __all__ = ["InsideEM", "install"]
@@ -35,6 +37,12 @@ class InsideEM:
         s = window.session
         self.window = window
         self.bound_view = BoundView(s)
+        self.slice_view = SliceView(s)
+        # Presentation mode's strip can show the slice in place of the
+        # log-likelihood (Inside EM > Bound slice in the presentation strip).
+        self.strip_slice = SliceView(s, compact=True)
+        self.strip_slice.hide()
+        window.layout_parts.bottom_split.addWidget(self.strip_slice)
         self.formulas_view = FormulasView(s)
         self.model_choice = ModelChoiceView(s)
         self.trails = TrailsOverlay(s, window.scatter)
@@ -47,6 +55,8 @@ class InsideEM:
             for key, title, tab, widget, tip in (
                 ("bound", "Lower bound", "", self.bound_view,
                  "log p = L + KL after every half-step"),
+                ("slice", "Why the M-step climbs", "Climb", self.slice_view,
+                 "log p and the bound L along the line through the M-step"),
                 ("formulas", "M-step formulas", "Formulas", self.formulas_view,
                  "The formulas with live numbers"),
                 ("model", "Model choice (BIC/AIC)", "BIC/AIC", self.model_choice,
@@ -93,11 +103,24 @@ class InsideEM:
             "Contours holding 25, 50, 75 and 95 % of the mass",
             self.density.set_contours,
         )
+        self._check(
+            "slice_strip",
+            "&Bound slice in the presentation strip",
+            "",
+            "In presentation mode, why the M-step climbs in place of the log-likelihood strip",
+            self._set_slice_strip,
+        )
         window.menus["view"].addSeparator()
         for key in ("trails", "heatmap", "contours"):
             window.menus["view"].addAction(self.actions[key])
         window.add_views(
-            self.bound_view, self.formulas_view, self.model_choice, self.trails, self.density
+            self.bound_view,
+            self.slice_view,
+            self.strip_slice,
+            self.formulas_view,
+            self.model_choice,
+            self.trails,
+            self.density,
         )
 
     def _check(self, key, text, shortcut, tip, slot) -> QtGui.QAction:
@@ -115,6 +138,12 @@ class InsideEM:
         self.menu.addAction(action)
         self.actions[key] = action
         return action
+
+    def _set_slice_strip(self, on: bool) -> None:
+        self.window.presentation_strip = self.strip_slice if on else None
+        classroom = self.window.features.get("classroom")
+        if classroom is not None:
+            classroom.presentation_layout.use_strip(self.window.presentation_strip)
 
     def _set_past_ellipses(self, on: bool) -> None:
         self.trails.set_ellipses(on)
