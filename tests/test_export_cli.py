@@ -101,14 +101,57 @@ def test_export_cli_writes_gif_png_and_json(qapp, tmp_path):
         (["--dataset", "iris", "--steps", "-1", "--out", "x.png"], "--steps"),
         (["--data", "no/such/file.csv", "--out", "x.png"], "file not found"),
         (["--dataset", "iris", "--out", "no/such/folder/x.png"], "does not exist"),
+        (["--dataset", "iris", "--captions", "--out", "x.png"], "--captions goes with"),
+        (["--dataset", "iris", "--captions", "loud", "--out", "x.gif"], "invalid choice"),
     ],
-    ids=["suffix", "no-data", "bad-k", "bad-steps", "missing-file", "missing-folder"],
+    ids=[
+        "suffix",
+        "no-data",
+        "bad-k",
+        "bad-steps",
+        "missing-file",
+        "missing-folder",
+        "captions-on-png",
+        "bad-level",
+    ],  # fmt: skip
 )
 def test_export_cli_bad_arguments_exit_1_with_a_message(args, message):
     out = run_cli(*args)
     assert out.returncode == 1
     assert message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_export_cli_writes_narration_captions_beside_the_animation(tmp_path):
+    from emviz.core.datasets import load_dataset
+    from emviz.core.em import iterate_em
+    from emviz.core.init import initialize
+    from emviz.core.narration import narrate
+    from emviz.export.writers import frame_delays
+
+    out = run_cli("--dataset", "old_faithful", "--k", "2", "--init", "random_from_data",
+                  "--seed", "3", "--steps", "5", "--size", "240x180", "--frame-ms", "700",
+                  "--captions", "detailed", "--out", str(tmp_path / "run.gif"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "captions in run.vtt" in out.stdout
+    text = (tmp_path / "run.vtt").read_text(encoding="utf-8")
+    assert text.startswith("WEBVTT\n\n")
+    cues = [block.split("\n") for block in text.strip().split("\n\n")[1:]]
+    assert [c[0] for c in cues] == ["1", "2", "3", "4", "5", "6"]  # a cue per frame
+    # Each cue lasts as long as its frame of the GIF.
+    ends = np.cumsum(frame_delays(6, 700))
+    starts = np.concatenate([[0], ends[:-1]])
+
+    def stamp(ms):
+        return f"00:{ms // 60000:02d}:{ms % 60000 // 1000:02d}.{ms % 1000:03d}"
+
+    assert [c[1] for c in cues] == [f"{stamp(a)} --> {stamp(b)}" for a, b in zip(starts, ends)]
+    # The narration of the same run, computed in-process from the core.
+    X = load_dataset("old_faithful").X
+    start = initialize(X, 2, method="random_from_data", cov_type="full", seed=3)
+    snaps = list(iterate_em(X, start, max_iter=3, tol=1e-6, bound=True))
+    for i in range(1, 6):
+        assert cues[i][2] == " ".join(narrate(snaps[i - 1], snaps[i], "detailed").split())
 
 
 def test_export_cli_bad_data_file(tmp_path):

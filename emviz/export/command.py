@@ -130,6 +130,15 @@ def build_export_parser() -> argparse.ArgumentParser:
         help="large fonts, thick lines and big points, as in presentation mode (F11)",
     )
     p.add_argument("--no-caption", action="store_true", help="no iteration caption on GIF frames")
+    p.add_argument(
+        "--captions",
+        nargs="?",
+        const="medium",
+        choices=("basic", "medium", "detailed"),
+        metavar="LEVEL",
+        help="with a .gif or .mp4, also write WebVTT captions narrating each half-step "
+        "beside it (FILE.vtt), at LEVEL basic, medium (default) or detailed",
+    )
     return p
 
 
@@ -163,6 +172,8 @@ def main_export(argv: Sequence[str] | None = None) -> int:
         return _fail(f"--frame-ms must be at least 10; got {args.frame_ms}")
     if suffix == ".mp4" and ffmpeg_path() is None:
         return _fail(MP4_UNAVAILABLE)
+    if args.captions and suffix not in (".gif", ".mp4"):
+        return _fail(f"--captions goes with a .gif or .mp4 animation; got {args.out!r}")
     if args.columns and not args.data:
         return _fail("--columns goes with --data")
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -239,6 +250,13 @@ def main_export(argv: Sequence[str] | None = None) -> int:
                 else:
                     write_mp4(out, frames, delays)
                 what = f"{len(frames)} frames"
+                if args.captions:
+                    from emviz.export.captions import captions_path, narration_cues, webvtt
+
+                    cues = narration_cues(session, 0, len(frames) - 1, args.captions)
+                    vtt = captions_path(out)
+                    vtt.write_text(webvtt(cues, delays), encoding="utf-8")
+                    what += f", captions in {vtt.name}"
             elif suffix == ".png":
                 export_png(window, out, args.size)
                 what = f"{args.size[0]} x {args.size[1]} view"

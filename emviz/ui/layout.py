@@ -5,7 +5,7 @@
     +--------------------------------------+---------------------+
     | scatter plot                         | next step           |
     |                                      | EM buttons, speed   |
-    |                                      | Point clicked       |
+    | narration: what the step did         | Point clicked       |
     +-----------------+--------------------+ Model (2 columns)   |
     | log-likelihood  | parameter table    | Show                |
     +-----------------+--------------------+ (readout: presenting)|
@@ -26,6 +26,7 @@ from PySide6.QtCore import Qt
 from emviz.ui.docks import FittingScrollArea
 from emviz.ui.views.controls import ControlPanel
 from emviz.ui.views.loglik_view import LoglikView
+from emviz.ui.views.narration_view import NarrationBar, narration_menu
 from emviz.ui.views.param_table import ParamTable, RespView
 from emviz.ui.views.readout import Readout
 from emviz.ui.views.scatter_view import ScatterView
@@ -57,6 +58,7 @@ class LayoutParts:
     side_scroll: QtWidgets.QScrollArea
     side: QtWidgets.QWidget
     inspector: QtWidgets.QGroupBox
+    scatter_box: QtWidgets.QWidget
 
 
 def fitted_size(available: QtCore.QRect) -> QtCore.QSize:
@@ -106,6 +108,11 @@ def build_layout(window) -> LayoutParts:
     window.controls = ControlPanel(s, window.actions_by_key)
     window.readout = Readout(s)
     window.readout.hide()  # shown in presentation mode, in place of the table
+    window.narration = NarrationBar(s)
+    window.add_views(window.narration)
+    view_menu = window.menus["view"]
+    view_menu.addSeparator()
+    view_menu.addMenu(narration_menu(window, window.narration))
 
     history_bar = _history_bar(window)
 
@@ -125,7 +132,13 @@ def build_layout(window) -> LayoutParts:
     bottom.setStretchFactor(1, 1)
     bottom.setSizes([560, 520])
     left_split = QtWidgets.QSplitter(Qt.Orientation.Vertical, objectName="plotSplitter")
-    left_split.addWidget(window.scatter)
+    scatter_box = QtWidgets.QWidget(objectName="scatterBox")
+    scatter_layout = QtWidgets.QVBoxLayout(scatter_box)
+    scatter_layout.setContentsMargins(0, 0, 0, 0)
+    scatter_layout.setSpacing(0)
+    scatter_layout.addWidget(window.scatter, 1)
+    scatter_layout.addWidget(window.narration)
+    left_split.addWidget(scatter_box)
     left_split.addWidget(bottom)
     left_split.setStretchFactor(0, 3)
     left_split.setStretchFactor(1, 1)
@@ -176,6 +189,7 @@ def build_layout(window) -> LayoutParts:
         side_scroll=side_scroll,
         side=side,
         inspector=inspector,
+        scatter_box=scatter_box,
     )
 
 
