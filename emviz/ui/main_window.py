@@ -23,7 +23,7 @@ from emviz.core.datasets import DATASETS
 from emviz.runs.pacing import RedrawThrottle
 from emviz.runs.tasks import shutdown_tasks
 from emviz.session import Session
-from emviz.ui import classroom, inside_em, lab, missing, toolbar
+from emviz.ui import classroom, inside_em, lab, missing, quiz, toolbar
 from emviz.ui.actions import (
     ACTIONS,
     MENU_LAYOUT,
@@ -57,6 +57,7 @@ FEATURES: tuple[tuple[str, Callable[[MainWindow], object]], ...] = (
     ("session_io", session_io.install),
     ("exporter", export.install),
     ("classroom", classroom.install),
+    ("quiz", quiz.install),
     ("toolbar", toolbar.install),
 )
 

@@ -3,8 +3,10 @@
 ``install(window)`` adds a :class:`Toolbar` (kept as ``window.toolbar``) at
 the top of the window with the window's own actions (``actions_by_key``):
 E-step, M-step, one iteration | Run, Stop | Reset, Re-initialise | Back,
-Forward, Latest. The buttons are the actions, so they are enabled, disabled
-and explained exactly as the menus are.
+Forward, Latest; and beside it a second, small bar (``Toolbar.modes_bar``,
+icons only) with the modes the features register (:data:`MODE_ACTIONS`: the
+quiz's "Predict, then reveal" toggle). The buttons are the actions, so they are
+enabled, disabled and explained exactly as the menus are.
 
 The icons are SVG files in ``resources/icons`` drawn in ``currentColor``.
 :func:`themed_icon` renders one in a theme's icon colour (and its disabled
@@ -26,7 +28,7 @@ from emviz.core.resources import resource_path
 from emviz.ui.classroom.themes import THEMES
 from emviz.ui.views.style import ICON_SIZE, SPACING
 
-__all__ = ["TOOLBAR_ACTIONS", "Toolbar", "install", "icon_svg", "themed_icon"]
+__all__ = ["MODE_ACTIONS", "TOOLBAR_ACTIONS", "Toolbar", "install", "icon_svg", "themed_icon"]
 
 #: The toolbar's actions (keys of ``window.actions_by_key``) and their icon
 #: files, in order; None is a separator.
@@ -45,6 +47,11 @@ TOOLBAR_ACTIONS: tuple[tuple[str, str] | None, ...] = (
     ("forward", "forward"),
     ("last", "last"),
 )
+
+#: The modes' bar, beside the commands: checkable actions of the features
+#: (keys of ``window.actions_by_key``, found if the feature is installed
+#: before the toolbar) and their icon files.
+MODE_ACTIONS: tuple[tuple[str, str], ...] = (("quiz", "quiz"),)
 
 #: Rendered sizes of each icon (Qt picks the nearest for the button and the
 #: screen's pixel ratio).
@@ -121,21 +128,23 @@ class Toolbar(QtCore.QObject):
         self._icons: dict[str, str] = {}  # action key -> icon file
         self._rendered: dict[tuple[str, str], QtGui.QIcon] = {}  # (file, theme) -> icon
         self._run_icon: tuple[str, str] | None = None  # the Run action's (file, theme)
-        for entry in TOOLBAR_ACTIONS:
-            if entry is None:
-                self.bar.addSeparator()
-                continue
-            key, icon = entry
-            action = window.actions_by_key.get(key)
-            if action is None:
-                continue
-            self.actions[key] = action
-            self._icons[key] = icon
-            self.bar.addAction(action)
-            button = self.bar.widgetForAction(action)
-            if button is not None:
-                button.setObjectName(f"{key}ToolButton")
+        self._fill(self.bar, TOOLBAR_ACTIONS)
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
+        #: The modes (the quiz), in a bar of their own beside the commands.
+        self.modes_bar = QtWidgets.QToolBar("Modes", window)
+        self.modes_bar.setObjectName("modesToolBar")
+        self.modes_bar.setMovable(False)
+        self.modes_bar.setFloatable(False)
+        self.modes_bar.toggleViewAction().setObjectName("modesToolbarViewAction")
+        self.modes_bar.setContentsMargins(SPACING // 2, 0, SPACING // 2, 0)
+        self.modes_bar.layout().setSpacing(SPACING // 2)
+        # Icons only (the tooltips name them): the commands' bar keeps its room.
+        self.modes_bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self._fill(self.modes_bar, MODE_ACTIONS)
+        if self.modes_bar.actions():
+            window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.modes_bar)
+        else:
+            self.modes_bar.hide()
         # The Run action changes its text (Run, Pause, Resume) as a run
         # starts and pauses: its icon follows.
         run = self.actions.get("run")
@@ -148,6 +157,23 @@ class Toolbar(QtCore.QObject):
             view.addAction(self.bar.toggleViewAction())
         classroom = getattr(window, "classroom", None)
         self.restyle(getattr(classroom, "theme", "light"), getattr(classroom, "presenting", False))
+
+    def _fill(self, bar: QtWidgets.QToolBar, entries) -> None:
+        """Put the window's actions of ``entries`` ((key, icon) or None) on ``bar``."""
+        for entry in entries:
+            if entry is None:
+                bar.addSeparator()
+                continue
+            key, icon = entry
+            action = self.window.actions_by_key.get(key)
+            if action is None:
+                continue
+            self.actions[key] = action
+            self._icons[key] = icon
+            bar.addAction(action)
+            button = bar.widgetForAction(action)
+            if button is not None:
+                button.setObjectName(f"{key}ToolButton")
 
     def icon_name(self, key: str) -> str:
         """The icon file an action shows now (the Run action's depends on its text)."""
@@ -168,7 +194,8 @@ class Toolbar(QtCore.QObject):
                 self._run_icon = (name, theme)
             action.setIcon(self.icon(name, theme))
         size = ICON_SIZE["presentation" if presenting else "normal"]
-        self.bar.setIconSize(QtCore.QSize(size, size))
+        for bar in (self.bar, self.modes_bar):
+            bar.setIconSize(QtCore.QSize(size, size))
         self.bar.setToolButtonStyle(
             Qt.ToolButtonStyle.ToolButtonIconOnly
             if presenting
