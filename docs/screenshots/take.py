@@ -95,6 +95,34 @@ def _restarts(app, window) -> None:
     window.flush()
 
 
+def _slice_after_e(app, window) -> None:
+    _steps(window, 1)
+    window.session.step_e()
+    window.inside_em.show_docks("slice")
+    window.flush()
+
+
+def _slice_after_m(app, window) -> None:
+    _steps(window, 2)
+    window.inside_em.show_docks("slice")
+    window.flush()
+
+
+def _quiz_reveal(app, window) -> None:
+    """A guess of the means before an M-step, revealed: the guesses stay as ghosts."""
+    _steps(window, 1)
+    window.session.step_e()
+    quiz = window.quiz
+    quiz.set_on(True)
+    truth = window.session.history[window.session.index].mixture.means
+    # A plausible guess: the means moved part of the way, and off a little.
+    for k, (x, y) in enumerate(truth):
+        quiz.set_guess_mean(k, (x + 0.25 - 0.5 * k, y - 3.0 + 6.0 * k))
+    _settle(app, 0.5)
+    quiz.reveal()
+    window.flush()
+
+
 #: name: (screen width, height, emviz arguments, what to do, whole screen?)
 SHOTS: dict[str, tuple[int, int, list[str], Callable, bool]] = {
     "start": (1920, 1080, [], lambda app, w: None, False),
@@ -105,6 +133,9 @@ SHOTS: dict[str, tuple[int, int, list[str], Callable, bool]] = {
     "missing": (1920, 1080, ["--dataset", "old_faithful_holes"], _missing, False),
     "restarts": (1920, 1080, ["--k", "3"], _restarts, False),
     "projector_1280": (1280, 720, [], _presentation, True),
+    "slice_after_e": (1920, 1080, ["--k", "3"], _slice_after_e, False),
+    "slice_after_m": (1920, 1080, ["--k", "3"], _slice_after_m, False),
+    "quiz_reveal": (1920, 1080, [], _quiz_reveal, False),
     **{
         f"presentation_{theme}_{width}": (
             width,

@@ -111,7 +111,7 @@ class SliceView(QtWidgets.QWidget):
         self.readout.setWordWrap(True)
 
         self.plot = pg.PlotWidget(objectName="slicePlot", axisItems={"left": CompactAxis("left")})
-        style_plot(self.plot, "t (θ_old at 0, θ_new at 1)", "log p and bound L")
+        style_plot(self.plot, "t, along the line from θ old to θ new", "log p and bound L")
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)
         item.setMouseEnabled(x=False, y=False)
@@ -142,15 +142,20 @@ class SliceView(QtWidgets.QWidget):
         self.plot.addItem(self.ends)
         self.plot.addItem(self.now)
         legend.addItem(self.now, "θ shown")
+        # theta_old and theta_new named on the axis, dashed lines up from them.
+        item.getAxis("bottom").setTicks(
+            [
+                [(0.0, "0: θ old"), (1.0, "1: θ new")],
+                [(-0.5, "-0.5"), (0.5, "0.5"), (1.5, "1.5")],
+            ]
+        )
         self.marks = []
-        for t, text in ((0.0, "θ_old"), (1.0, "θ_new")):
+        for t in (0.0, 1.0):
             line = pg.InfiniteLine(
                 pos=t,
                 angle=90,
                 movable=False,
                 pen=pg.mkPen("#888888", width=1, style=QtCore.Qt.PenStyle.DashLine),
-                label=text,
-                labelOpts={"position": 0.06, "color": "#666666", "fill": (255, 255, 255, 200)},
             )
             line.setZValue(-5)
             self.plot.addItem(line, ignoreBounds=True)
