@@ -25,7 +25,12 @@ from emviz.core.errors import EmvizError
 from emviz.core.init import INIT_METHODS, initialize
 from emviz.core.matching import same_solution
 from emviz.core.mixture import Mixture, check_cov_type
+from emviz.core.snapshot import Snapshot
 from emviz.core.validation import check_n_components, check_reg_covar, check_tol_max_iter
+
+#: Fewest points' worth of responsibility (N_k) a component of an honest
+#: maximum carries: with fewer, its covariance is fitted to one point.
+DEGENERATE_POINTS = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +60,14 @@ class RestartRun:
     collapsed : tuple of int
         Components collapsing at the end (held at the covariance floor or with
         less than one point's responsibility), from the last snapshot.
+    degenerate : bool
+        The final mixture has a component held at the covariance floor or
+        carrying under :data:`DEGENERATE_POINTS` points' worth of
+        responsibility.  There the likelihood is unbounded: a Gaussian on
+        one point, or on points along a line, has a density that grows
+        without limit as its covariance shrinks, so such a "maximum" says
+        how far the floor let a component shrink, not how well the mixture
+        fits.
     """
 
     index: int
@@ -66,6 +79,7 @@ class RestartRun:
     n_iter: int
     converged: bool
     collapsed: tuple[int, ...]
+    degenerate: bool = False
 
     @property
     def log_likelihood(self) -> float:
@@ -90,12 +104,17 @@ class LocalMaximum:
         of the group stopped on ``max_iter`` and this is where EM was still
         climbing, not a confirmed maximum (slow convergence along a flat
         ridge of the likelihood leaves such runs strung out, one group each).
+    degenerate : bool
+        Whether its representative run is degenerate (see
+        :attr:`RestartRun.degenerate`): a point of the unbounded likelihood,
+        not an honest maximum.
     """
 
     log_likelihood: float
     mixture: Mixture
     runs: tuple[int, ...]
     converged: bool = True
+    degenerate: bool = False
 
     @property
     def count(self) -> int:
@@ -134,9 +153,18 @@ class RestartsResult:
     cancelled: bool
 
     @property
+    def best(self) -> LocalMaximum | None:
+        """The best honest (non-degenerate) maximum; None if every maximum is degenerate."""
+        return next((m for m in self.maxima if not m.degenerate), None)
+
+    @property
     def best_run(self) -> int | None:
-        """Index of the run with the highest final log-likelihood (None if no run finished)."""
-        return self.maxima[0].best_run if self.maxima else None
+        """Index of the best run of :attr:`best` (of the best maximum if all are degenerate).
+
+        None if no run finished.
+        """
+        best = self.best or (self.maxima[0] if self.maxima else None)
+        return None if best is None else best.best_run
 
     @property
     def order(self) -> np.ndarray:
@@ -200,9 +228,20 @@ def group_maxima(
             mixture=g[0].mixture,
             runs=tuple(r.index for r in g),
             converged=any(r.converged for r in g),
+            degenerate=g[0].degenerate,
         )
         for g in groups
     )
+
+
+def is_degenerate(snap: Snapshot, n_samples: int) -> bool:
+    """Whether snapshot ``snap`` has a component at the covariance floor or with N_k < 2.
+
+    ``snap.collapsing`` names the components held at the floor (or under one
+    point's worth of responsibility); N_k = pi_k n after an M-step.
+    """
+    nk = np.asarray(snap.mixture.weights) * n_samples
+    return bool(snap.collapsing) or bool(np.any(nk < DEGENERATE_POINTS))
 
 
 def run_seed(seed: int, index: int) -> int:
@@ -370,6 +409,7 @@ def run_restarts(
                 n_iter=last.iteration,
                 converged=last.converged,
                 collapsed=tuple(last.collapsing),
+                degenerate=is_degenerate(last, data.n_samples),
             )
         )
         if progress is not None:

@@ -200,6 +200,35 @@ def test_selecting_a_run_loads_its_whole_history(qtbot, lab_window):
     assert s.history[-1].mixture.allclose(result.maxima[0].mixture, rtol=1e-12)
 
 
+def test_degenerate_maxima_are_marked_and_the_best_honest_one_starred(qtbot, lab_window):
+    """Iris petals, K = 4: a component on collinear petals reaches about -33 at the
+    covariance floor; the panel marks that maximum degenerate and stars the best
+    honest one, near -123."""
+    win, lab = lab_window
+    s = win.session
+    assert s.load_dataset("iris")
+    s.update_settings(n_components=4)
+    lab.show_dock("restarts")
+    panel = lab.restarts
+    for m, box in panel.method_boxes.items():
+        box.setChecked(m == "random_from_data")
+    result = run_panel(qtbot, lab, 60)
+    assert result.maxima[0].degenerate and not result.best.degenerate
+    table = panel.maxima_table
+    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    column = header.index("degenerate")
+    for m, mx in enumerate(result.maxima):
+        first = table.item(m, 0).text()
+        assert ("yes" in table.item(m, column).text()) == mx.degenerate
+        assert ("★" in first) == (mx is result.best)
+        assert ("✗" in first) == mx.degenerate
+    summary = panel.summary.text()
+    assert f"best honest one, log-likelihood {result.best.log_likelihood:.2f}" in summary
+    assert "degenerate" in summary and "without bound" in summary
+    # On the strip plot the star sits on the honest best run.
+    assert panel.best_item.data["y"][0] == pytest.approx(result.best.log_likelihood)
+
+
 def test_restarts_run_on_a_worker_while_the_window_stays_usable(qtbot, lab_window):
     win, lab = lab_window
     s = win.session

@@ -172,9 +172,9 @@ class RestartsPanel(QtWidgets.QWidget):
         self.plot.getPlotItem().vb.sigResized.connect(lambda *_: self.place_labels())
         self.plot.setMinimumHeight(220)
 
-        self.maxima_table = QtWidgets.QTableWidget(0, 5, objectName="restartsMaxima")
+        self.maxima_table = QtWidgets.QTableWidget(0, 6, objectName="restartsMaxima")
         self.maxima_table.setHorizontalHeaderLabels(
-            ["maximum", "log-likelihood", "runs", "share", "converged"]
+            ["maximum", "log-likelihood", "runs", "share", "converged", "degenerate"]
         )
         self.maxima_table.setToolTip(
             "Distinct solutions: runs whose final mixtures agree up to a relabelling of the "
@@ -348,15 +348,24 @@ class RestartsPanel(QtWidgets.QWidget):
         if not n:
             self.summary.setText("Cancelled before any run finished.")
             return
-        best = r.maxima[0]
+        best = r.best
         done = f"{n} of {r.n_requested} runs (cancelled)" if r.cancelled else f"{n} runs"
         plural = "um" if len(r.maxima) == 1 else "a"
-        self.summary.setText(
-            f"{done}: <b>{len(r.maxima)} distinct local maxim{plural}</b>. "
-            f"The best, log-likelihood {best.log_likelihood:.2f} "
-            f"(<span style='color:{_BEST}'>★</span>), was reached by {best.count} of {n} runs "
-            f"({100.0 * best.count / n:.0f} %)."
-        )
+        text = f"{done}: <b>{len(r.maxima)} distinct local maxim{plural}</b>. "
+        if best is not None:
+            text += (
+                f"The best honest one, log-likelihood {best.log_likelihood:.2f} "
+                f"(<span style='color:{_BEST}'>★</span>), was reached by {best.count} of {n} "
+                f"runs ({100.0 * best.count / n:.0f} %)."
+            )
+        n_degenerate = sum(m.degenerate for m in r.maxima)
+        if n_degenerate:
+            what = "Every maximum is" if best is None else f"{n_degenerate} of them are"
+            text += (
+                f" {what} <b>degenerate</b> (✗): a component at the covariance floor or on "
+                "under two points, where the likelihood grows without bound as it shrinks."
+            )
+        self.summary.setText(text)
 
     def _fill_tables(self) -> None:
         r = self.result
@@ -367,15 +376,19 @@ class RestartsPanel(QtWidgets.QWidget):
         if r is not None and r.runs:
             n = len(r.runs)
             self.maxima_table.setRowCount(len(r.maxima))
+            honest = r.best
             for m, mx in enumerate(r.maxima):
-                first = _item(f"{'★ ' if m == 0 else ''}#{m + 1}", m, bold=m == 0)
+                star = mx is honest
+                mark = "★ " if star else ("✗ " if mx.degenerate else "")
+                first = _item(f"{mark}#{m + 1}", m, bold=star)
                 first.setForeground(QtGui.QBrush(QtGui.QColor(maximum_colour(m))))
                 cells = [
                     first,
-                    _item(f"{mx.log_likelihood:.3f}", bold=m == 0),
+                    _item(f"{mx.log_likelihood:.3f}", bold=star),
                     _item(str(mx.count)),
                     _item(f"{100.0 * mx.count / n:.0f} %"),
                     _item("yes" if mx.converged else "no (max_iter)"),
+                    _item("yes: unbounded" if mx.degenerate else "no"),
                 ]
                 for c, cell in enumerate(cells):
                     self.maxima_table.setItem(m, c, cell)
@@ -437,7 +450,12 @@ class RestartsPanel(QtWidgets.QWidget):
             return
         brushes = {m: pg.mkBrush(maximum_colour(m)) for m in range(len(r.maxima))}
         of = {i: m for m, mx in enumerate(r.maxima) for i in mx.runs}
-        self.strip.setData(x=x, y=y, data=idx, brush=[brushes[of[int(i)]] for i in idx], symbol="o")
+        # Runs of a degenerate maximum are crosses: points of an unbounded
+        # likelihood, not maxima to compare with the others.
+        symbols = ["x" if r.maxima[of[int(i)]].degenerate else "o" for i in idx]
+        self.strip.setData(
+            x=x, y=y, data=idx, brush=[brushes[of[int(i)]] for i in idx], symbol=symbols
+        )
         best = r.best_run
         j = int(np.flatnonzero(idx == best)[0])
         self.best_item.setData([x[j]], [y[j]])
