@@ -14,6 +14,7 @@ and, to see why the M-step climbs and what each half-step did::
     print(narrate(snaps[1], snaps[2], "detailed"))
 """
 
+from emviz.core.basin import BasinMap, basin_map, moved_start
 from emviz.core.bound import BoundTerms, bound_terms
 from emviz.core.bound_slice import BoundSlice, bound_slice, mixture_at
 from emviz.core.data import MISSING_MODES, Data, MissingData, PreparedData, prepare
@@ -41,11 +42,14 @@ __all__ = [
     "COV_TYPES",
     "DATASETS",
     "PRESETS",
+    "BasinMap",
     "BoundSlice",
     "BoundTerms",
     "LEVELS",
     "NarrationFacts",
+    "basin_map",
     "bound_slice",
+    "moved_start",
     "mixture_at",
     "narrate",
     "narration_numbers",
