@@ -24,7 +24,7 @@ from emviz.core.errors import EmvizError
 from emviz.core.history import History
 from emviz.core.init import initialize
 from emviz.core.mixture import Mixture
-from emviz.core.settings import MAX_COMPONENTS, Settings
+from emviz.core.settings import MAX_COMPONENTS, SEED_MAX, Settings, check_settings
 from emviz.core.snapshot import Snapshot
 from emviz.runs.em_process import shared_bytes, shared_memory_room
 from emviz.runs.em_runner import EMRuns
@@ -424,8 +424,8 @@ class Session(RunIntents, QObject):
         return True
 
     def reinitialize(self) -> bool:
-        """Start again from a new initialisation (the next seed)."""
-        return self.update_settings(seed=self.settings.seed + 1)
+        """Start again from a new initialisation (the next seed; after the largest, 0)."""
+        return self.update_settings(seed=(self.settings.seed + 1) % (SEED_MAX + 1))
 
     def _initial_mixture(self, data: Data, settings: Settings) -> Mixture:
         return initialize(
@@ -439,7 +439,7 @@ class Session(RunIntents, QObject):
 
     def _set_start(self, mixture: Mixture) -> None:
         first = next(iterate_em(None, mixture, data=self.data, **self._em_kwargs()))
-        self._history.reset([first])
+        self._history.reset([first], objective=self._objective())
 
     def _em_kwargs(self) -> dict:
         s = self.settings
@@ -501,19 +501,45 @@ class Session(RunIntents, QObject):
         self._changed()
         return True
 
-    def set_history(self, snapshots: list[Snapshot]) -> bool:
+    def set_history(self, snapshots: list[Snapshot], settings: Settings | None = None) -> bool:
         """Show a whole history computed elsewhere (a restart run, a session file).
 
         ``snapshots`` must start with an "init" snapshot on the current data;
-        the last one is shown.
+        the last one is shown. ``settings`` (a restart run's initialisation,
+        seed, tol, max_iter...), if given, are adopted with it, with no new
+        start; they must pass :meth:`update_settings`'s rule and have the
+        history's K and covariance type, else ``error`` and nothing changes.
+        Without them the settings follow the history's K and covariance type.
         """
         if not snapshots or snapshots[0].phase != "init" or self.data is None:
             return self._report(EmvizError("a history must start with an initial mixture"))
+        if settings is not None:
+            try:
+                settings = self._settings_of(snapshots[0].mixture, settings)
+            except (TypeError, ValueError) as exc:
+                return self._report(exc)
         self._stop_runs()
-        changed = self._follow(snapshots[0].mixture)
-        self._history.reset(snapshots)
+        if settings is None:
+            changed = self._follow(snapshots[0].mixture)
+        else:
+            changed, self.settings = settings != self.settings, settings
+        self._history.reset(snapshots, objective=self._objective())
         self._changed(settings=changed)
+        if changed:
+            self.run_state_changed.emit()  # can_run depends on max_iter
         return True
+
+    def _settings_of(self, start: Mixture, settings: Settings) -> Settings:
+        """``settings`` checked (the one rule) for the data and a history from ``start``."""
+        if not isinstance(settings, Settings):
+            raise EmvizError(f"settings must be a Settings; got {type(settings).__name__}")
+        checked = check_settings(settings, n_samples=self.n_samples)
+        if (checked.n_components, checked.cov_type) != (start.n_components, start.cov_type):
+            raise EmvizError(
+                f"the settings (K = {checked.n_components}, {checked.cov_type}) do not match "
+                f"the history (K = {start.n_components}, {start.cov_type})"
+            )
+        return checked
 
     # ---------------------------------------------------------------- history
 
@@ -545,13 +571,27 @@ class Session(RunIntents, QObject):
         if self._history.truncate():
             self.history_changed.emit()
 
-    def _append(self, snap: Snapshot) -> None:
+    def _objective(self) -> dict:
+        """The settings that define what EM maximises (the covariance floor's reg_covar)."""
+        return {"reg_covar": self.settings.reg_covar}
+
+    def objective_changes(self) -> dict[int, str]:
+        """Where the objective changed in the history: index -> what changed.
+
+        A reg_covar changed between two steps, or a new start in the middle
+        (a component re-seeded): across it the log-likelihood may fall, and
+        that is not a step of EM (see :meth:`History.changes`).
+        """
+        return self._history.changes()
+
+    def _append(self, snap: Snapshot, objective: dict | None = None) -> None:
         # A run in the EM process may send a snapshot without its
         # responsibilities (no ring slot free): during the run the newest
         # posterior received stands in (computing it here, on the GUI thread,
         # took 150 ms and 80 MB at a million points and K = 10); at rest it is
         # computed when shown.
-        self._history.append(snap, running=self.running)
+        objective = self._objective() if objective is None else objective
+        self._history.append(snap, running=self.running, objective=objective)
 
     # ---------------------------------------------------------------- stepping
 

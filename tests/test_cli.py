@@ -94,7 +94,7 @@ BAD_SESSIONS = {
     "k11.emviz": (k_eleven, "settings.n_components must be at most 10; got 11"),
     "seed.emviz": (
         lambda d, X: d["settings"].update(seed=10**40),
-        "settings.seed must be at most 2147483647",
+        "settings.seed must be at most 9223372036854775807",
     ),
     "max-iter.emviz": (
         lambda d, X: d["settings"].update(max_iter=10**30),

@@ -46,8 +46,12 @@ APPLICATION = "emviz"
 #: draws components (ellipses, trails, truth overlay) holds this many items.
 MAX_COMPONENTS = 10
 
-#: The largest seed: a seed is shown and edited in a 32-bit spin box.
-SEED_MAX = 2**31 - 1
+#: The largest seed, 2**63 - 1: the seeds of restart runs
+#: (:func:`emviz.core.restarts.run_seed`) are 63-bit numbers, and a run loaded
+#: from the restarts keeps its own seed. :func:`numpy.random.default_rng` takes
+#: any non-negative int; the window edits seeds in a ``SeedEdit``, not a
+#: (32-bit) QSpinBox.
+SEED_MAX = 2**63 - 1
 
 #: The most EM iterations one run may take. A run stops at this bound even
 #: with tol = 0; the history of a run is 2 * max_iter + 1 half-steps.

@@ -27,8 +27,8 @@ from emviz.core.settings import (
         ({"n_components": 0}, "n_components", "K must be between 1 and 10; got 0", "at least 1"),
         ({"n_components": 11}, "n_components", "K must be between 1 and 10", "at most 10; got 11"),
         ({"n_components": 2.0}, "n_components", "K must be a whole number", "an integer"),
-        ({"seed": -1}, "seed", "the seed must be between 0 and 2147483647", "at least 0"),
-        ({"seed": 10**40}, "seed", "(41 characters)", "must be at most 2147483647"),
+        ({"seed": -1}, "seed", "the seed must be between 0 and 9223372036854775807", "at least 0"),
+        ({"seed": 10**40}, "seed", "(41 characters)", "must be at most 9223372036854775807"),
         ({"max_iter": 10**30}, "max_iter", "max_iter must be between 1 and 100000", "at most"),
         ({"tol": -1e-3}, "tol", "tol must be a non-negative finite number", "non-negative"),
         ({"tol": float("nan")}, "tol", "tol must be a non-negative finite", "finite"),
@@ -73,7 +73,7 @@ def test_argparse_types_follow_the_rule():
     for parse, text, message in [
         (parse_k, "11", "K must be between 1 and 10; got 11"),
         (parse_k, "two", "expected a whole number; got 'two'"),
-        (parse_seed, str(SEED_MAX + 1), "the seed must be between 0 and 2147483647"),
+        (parse_seed, str(SEED_MAX + 1), "the seed must be between 0 and 9223372036854775807"),
         (parse_seed, "-1", "the seed must be between"),
         (parse_seed, "9" * 5000, "expected a whole number"),  # past int()'s digit limit
     ]:

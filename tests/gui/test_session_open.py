@@ -90,7 +90,7 @@ def test_a_session_with_k_above_the_palette_is_refused_and_the_work_kept(window,
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("seed", 10**40, "settings.seed must be at most 2147483647"),
+        ("seed", 10**40, "settings.seed must be at most 9223372036854775807"),
         ("max_iter", 10**30, "settings.max_iter must be at most 100000"),
         ("seed", -1, "settings.seed must be at least 0"),
         ("init", "magic", "settings.init must be one of kmeans++"),
@@ -102,7 +102,7 @@ def test_settings_the_window_cannot_hold_are_refused(window, tmp_path, field, va
     text = open_refused(window, write(tmp_path, doc))
     assert "s.emviz" in text and message in text
     # And the settings still change as usual afterwards (no OverflowError in a spin box).
-    spin = window.findChild(QtWidgets.QSpinBox, "seedSpinBox")
+    spin = window.findChild(QtWidgets.QAbstractSpinBox, "seedSpinBox")
     spin.setValue(7)
     assert window.session.settings.seed == 7
     assert window.findChild(QtWidgets.QSpinBox, "maxIterSpinBox").value() == 500
@@ -117,7 +117,7 @@ def test_a_session_with_tol_zero_opens_and_k_and_seed_still_change(window, tmp_p
     n_errors = len(window.errors)
     window.findChild(QtWidgets.QSpinBox, "kSpinBox").setValue(2)
     assert s.settings.n_components == 2 and s.current.mixture.n_components == 2
-    window.findChild(QtWidgets.QSpinBox, "seedSpinBox").setValue(4)
+    window.findChild(QtWidgets.QAbstractSpinBox, "seedSpinBox").setValue(4)
     assert s.settings.seed == 4 and s.settings.tol == 0.0
     assert len(window.errors) == n_errors
 
@@ -130,18 +130,19 @@ def test_apply_session_file_checks_settings_of_a_hand_built_session(window, tmp_
     from emviz.ui.files.session_io import apply_session_file
 
     sf = load_session(write(tmp_path, session_doc()))
-    bad = dataclasses.replace(sf, settings={**sf.settings, "seed": 2**40})
+    bad = dataclasses.replace(sf, settings={**sf.settings, "seed": 2**64})
     s = window.session
     before = state(s)
     assert not apply_session_file(window, bad)
-    assert "the seed must be between 0 and 2147483647" in window.errors[-1]
+    assert "the seed must be between 0 and 9223372036854775807" in window.errors[-1]
     assert_unchanged(s, before)
 
 
 def test_the_spin_boxes_take_their_ranges_from_the_rule(window):
     from emviz.core.settings import MAX_COMPONENTS, MAX_ITER_MAX, SEED_MAX
 
-    spin = {name: window.findChild(QtWidgets.QSpinBox, name) for name in
+    # The seed's field is a SeedEdit (63-bit seeds), the others QSpinBoxes.
+    spin = {name: window.findChild(QtWidgets.QAbstractSpinBox, name) for name in
             ("kSpinBox", "seedSpinBox", "maxIterSpinBox")}  # fmt: skip
     assert spin["kSpinBox"].minimum() == 1
     assert spin["kSpinBox"].maximum() == min(MAX_COMPONENTS, window.session.n_samples)
@@ -152,7 +153,7 @@ def test_the_spin_boxes_take_their_ranges_from_the_rule(window):
     )
 
 
-@pytest.mark.parametrize("argv", [["--seed", "2147483648"], ["--k", "0"], ["--seed", "-1"]])
+@pytest.mark.parametrize("argv", [["--seed", str(2**63)], ["--k", "0"], ["--seed", "-1"]])
 def test_the_command_line_refuses_what_the_window_refuses(argv, capsys):
     from emviz.cli import build_parser
 

@@ -16,7 +16,8 @@ from PySide6.QtCore import Signal, Slot
 
 from emviz.core.em import iterate_em
 from emviz.core.init import INIT_METHODS
-from emviz.core.restarts import RestartsResult, run_restarts
+from emviz.core.restarts import RestartRun, RestartsResult, run_restarts
+from emviz.core.settings import Settings
 from emviz.runs.tasks import BackgroundTask
 from emviz.ui.docks import flow_row, labelled
 from emviz.ui.lab.labels import label_fill, place_labels, point_rects
@@ -137,8 +138,16 @@ class RestartsPanel(QtWidgets.QWidget):
         self.progress = QtWidgets.QProgressBar(objectName="restartsProgress")
         self.progress.setFormat("%v / %m runs")
         self.progress.setValue(0)
+        self.copy_button = QtWidgets.QPushButton("Copy as code", objectName="restartsCopyButton")
+        self.copy_button.setToolTip("Copy Python code that repeats the selected run with fit()")
+        self.copy_button.clicked.connect(self.copy_code)
+        self.copy_action = QtGui.QAction("Copy as code", self)
+        self.copy_action.triggered.connect(self.copy_code)
+        self.results_changed.connect(self._update_copy)
+        self.run_loaded.connect(self._update_copy)
+        self._update_copy()
         row = QtWidgets.QHBoxLayout()
-        row.addWidget(flow_row(self.run_button, self.cancel_button))
+        row.addWidget(flow_row(self.run_button, self.cancel_button, self.copy_button))
         row.addWidget(self.progress, 1)
         layout.addLayout(row)
 
@@ -209,6 +218,8 @@ class RestartsPanel(QtWidgets.QWidget):
             table.setSizeAdjustPolicy(
                 QtWidgets.QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents
             )
+        self.runs_table.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.runs_table.addAction(self.copy_action)
         self.maxima_table.itemSelectionChanged.connect(self._on_maximum_selected)
         self.runs_table.itemSelectionChanged.connect(self._on_run_selected)
 
@@ -544,7 +555,11 @@ class RestartsPanel(QtWidgets.QWidget):
             self.select_run(int(item.data(QtCore.Qt.ItemDataRole.UserRole)))
 
     def select_run(self, index: int) -> bool:
-        """Replay run ``index`` from its start and show its whole history in the main view."""
+        """Replay run ``index`` from its start and show its whole history in the main view.
+
+        The Model panel takes the run's settings (initialisation, seed, tol,
+        max_iter...) with the history, which is kept: no new start.
+        """
         r = self.result
         if r is None or self._data is not self.session.data:
             return False
@@ -562,10 +577,19 @@ class RestartsPanel(QtWidgets.QWidget):
                 reg_covar=p["reg_covar"],
                 tol=p["tol"],
                 max_iter=p["max_iter"],
-                bound=True,
+                bound=not self._data.marginal,  # no lower bound for EM with missing values
             )
         )
-        if not self.session.set_history(history):
+        settings = Settings(
+            n_components=run.start.n_components,
+            cov_type=p["cov_type"],
+            init=run.method,
+            seed=run.seed,
+            reg_covar=p["reg_covar"],
+            tol=p["tol"],
+            max_iter=p["max_iter"],
+        )
+        if not self.session.set_history(history, settings):
             return False
         self.selected_run = index
         row = self._row_of_run.get(index)
@@ -583,5 +607,73 @@ class RestartsPanel(QtWidgets.QWidget):
         self.run_loaded.emit(index)
         return True
 
+    # ------------------------------------------------------------------ copy as code
+
+    def _update_copy(self, *_args) -> None:
+        ok = self.result is not None and self.selected_run is not None
+        self.copy_button.setEnabled(ok)
+        self.copy_action.setEnabled(ok)
+
+    def copy_code(self) -> str:
+        """Put code that repeats the selected run on the clipboard; return it ("" if none)."""
+        r = self.result
+        runs = {} if r is None else {run.index: run for run in r.runs}
+        if self.selected_run not in runs or self._data is not self.session.data:
+            return ""
+        code = run_code(runs[self.selected_run], self._params, self._data, self.session.data_name)
+        QtWidgets.QApplication.clipboard().setText(code)
+        self.session.message.emit(f"Code repeating run {self.selected_run + 1} copied")
+        return code
+
     def flush(self) -> None:
         """Nothing is deferred here; present for the window's ``extra_views``."""
+
+
+#: Data sets up to this many points are written into the copied code itself.
+INLINE_POINTS = 2000
+
+
+def run_code(run: RestartRun, params: dict, data, name: str) -> str:
+    """Python code that repeats ``run`` with :func:`emviz.core.fit`.
+
+    ``params`` are the experiment's cov_type, reg_covar, tol and max_iter,
+    ``data`` the points it ran on, ``name`` their data set's (or file's) name.
+    ``X`` is a bundled data set when the points are exactly one, else the
+    points themselves (at most :data:`INLINE_POINTS`), else read from the file.
+    """
+    marginal = bool(data.marginal)
+    lines = _points_code(data.X, name, marginal)
+    missing = ', missing="marginalize"' if marginal else ""
+    lines.append(
+        f"result = fit(X, {run.start.n_components}, cov_type={params['cov_type']!r}, "
+        f"init={run.method!r}, seed={run.seed}, reg_covar={params['reg_covar']!r}, "
+        f"tol={params['tol']!r}, max_iter={params['max_iter']}{missing})"
+    )
+    lines.append(f"print(result.log_likelihoods[-1])  # {run.log_likelihood!r}")
+    return "\n".join(lines) + "\n"
+
+
+def _points_code(X: np.ndarray, name: str, marginal: bool) -> list[str]:
+    """Lines setting ``X`` to the points EM ran on (NaN: a missing coordinate)."""
+    from emviz.core.datasets import DATASETS, load_dataset
+
+    def head(*names: str) -> list[str]:
+        return ["import numpy as np", f"from emviz.core import {', '.join(('fit', *names))}", ""]
+
+    # EM ran on the complete rows, or on every row by EM for missing values.
+    keep = f"X = X[~np.isnan(X).{'all' if marginal else 'any'}(axis=1)]"
+    if name in DATASETS:
+        given = load_dataset(name).X
+        left_out = np.isnan(given).all(axis=1) if marginal else np.isnan(given).any(axis=1)
+        if np.array_equal(given[~left_out], X, equal_nan=True):
+            extra = [keep] if left_out.any() else []
+            return [*head("load_dataset"), f"X = load_dataset({name!r}).X", *extra]
+    if len(X) <= INLINE_POINTS:
+        rows = (", ".join("np.nan" if np.isnan(v) else repr(float(v)) for v in xy) for xy in X)
+        return [*head(), "X = np.array([", *(f"    [{row}]," for row in rows), "])"]
+    return [
+        *head("load_points"),
+        "# Give the path of the data file (and its columns):",
+        f'X = load_points({name or "points.csv"!r}, missing="keep").X',
+        keep,
+    ]

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from emviz.core.settings import COV_TYPES, INIT_METHODS, MAX_COMPONENTS, MAX_ITER_MAX, SEED_MAX
 from emviz.session import Session
+from emviz.ui.views.seed_edit import SeedEdit
 
 __all__ = ["DELAYS", "ControlPanel", "FullTextComboBox"]
 
@@ -76,7 +77,7 @@ class KeysToWindow(QtCore.QObject):
     def _pending(self) -> bool:
         """Typing in a spin box not yet committed."""
         field = self.field
-        if isinstance(field, QtWidgets.QSpinBox):
+        if isinstance(field, (QtWidgets.QSpinBox, SeedEdit)):
             return field.text() != field.textFromValue(field.value())
         return True
 
@@ -173,10 +174,13 @@ class ControlPanel(QtWidgets.QWidget):
         for m in INIT_METHODS:
             self.init_combo.addItem(INIT_LABELS.get(m, m), m)
         self.init_combo.setToolTip("How the starting mixture is chosen")
-        self.seed_spin = QtWidgets.QSpinBox(objectName="seedSpinBox")
+        # Seeds are 63-bit (a restart run's seed is shown here): no QSpinBox.
+        self.seed_spin = SeedEdit(objectName="seedSpinBox")
         self.seed_spin.setRange(0, SEED_MAX)
         self.seed_spin.setKeyboardTracking(False)
-        self.seed_spin.setToolTip("Seed of the initialisation: same seed, same start")
+        self.seed_spin.setToolTip(
+            f"Seed of the initialisation (0 to {SEED_MAX}): same seed, same start"
+        )
         self.reg_edit = QtWidgets.QLineEdit(objectName="regCovarEdit")
         self.reg_edit.setToolTip(
             "reg_covar: covariance eigenvalues are kept above this fraction of the data's "

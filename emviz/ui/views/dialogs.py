@@ -6,6 +6,7 @@ from PySide6 import QtWidgets
 
 from emviz.core.datasets import PRESETS
 from emviz.core.settings import MAX_COMPONENTS, SEED_MAX
+from emviz.ui.views.seed_edit import SeedEdit
 
 __all__ = ["ColumnDialog", "GenerateDialog"]
 
@@ -67,7 +68,7 @@ class GenerateDialog(QtWidgets.QDialog):
         self.n_spin.setRange(3, 100_000)
         self.n_spin.setValue(500)
         self.n_spin.setSingleStep(100)
-        self.seed_spin = QtWidgets.QSpinBox(objectName="dataSeedSpinBox")
+        self.seed_spin = SeedEdit(objectName="dataSeedSpinBox")
         self.seed_spin.setRange(0, SEED_MAX)
         self.k_spin = QtWidgets.QSpinBox(objectName="trueKSpinBox")
         self.k_spin.setRange(1, MAX_COMPONENTS)
