@@ -70,6 +70,10 @@ class History:
         # During a run, the newest posterior received: it stands in for the
         # newest snapshot's when that came without its own (see append).
         self._stand_in: np.ndarray | None = None
+        # What each snapshot maximised (the settings that change the
+        # objective, such as reg_covar's floor), parallel to _snapshots.
+        self._objectives: list[object] = []
+        self._changes: dict[int, str] = {}  # see changes()
 
     # ------------------------------------------------------------- reading
 
@@ -127,11 +131,29 @@ class History:
         while len(self._cache) > self._cache_size:
             del self._cache[next(iter(self._cache))]
 
+    def changes(self) -> dict[int, str]:
+        """Where the objective changed: index of the first snapshot after it -> what changed.
+
+        A snapshot computed under another objective than the one before it
+        (see :meth:`append`'s ``objective``), or a new start ("init") in the
+        middle of the history (a component re-seeded, the mixture edited).
+        Across such a point the log-likelihood may fall: it is not an EM
+        step that lowered it.
+        """
+        return dict(self._changes)
+
     # ------------------------------------------------------------- changing
 
-    def reset(self, snapshots: Sequence[Snapshot] = ()) -> None:
-        """Replace every snapshot (their responsibilities are dropped); the cursor on the last."""
+    def reset(self, snapshots: Sequence[Snapshot] = (), objective: object = None) -> None:
+        """Replace every snapshot (their responsibilities are dropped); the cursor on the last.
+
+        ``objective`` is what every one of them maximised (see :meth:`append`).
+        """
         self._snapshots = [snap.without_resp() for snap in snapshots]
+        self._objectives = [objective] * len(self._snapshots)
+        self._changes = {
+            i: _NEW_START for i, snap in enumerate(self._snapshots) if i and snap.phase == "init"
+        }
         self.index = len(self._snapshots) - 1
         self.forget_resp()
 
@@ -158,12 +180,20 @@ class History:
         if self.at_end:
             return False
         del self._snapshots[self.index + 1 :]
+        del self._objectives[self.index + 1 :]
+        for index in [i for i in self._changes if i > self.index]:
+            del self._changes[index]
         for index in [i for i in self._cache if i > self.index]:
             del self._cache[index]
         return True
 
-    def append(self, snap: Snapshot, running: bool = False) -> None:
+    def append(self, snap: Snapshot, running: bool = False, objective: object = None) -> None:
         """Add ``snap`` after the last snapshot and move the cursor to it.
+
+        ``objective`` names what the step maximised, as a mapping of the
+        settings that define it (``{"reg_covar": 1e-6}``): a snapshot whose
+        objective differs from the one before it is listed by
+        :meth:`changes`.
 
         Its responsibilities, if it has any, are kept for it.  A snapshot
         received during a run (``running``) without them has the newest
@@ -173,10 +203,34 @@ class History:
         go of at once (it may hold shared memory the run needs back).
         """
         self._snapshots.append(snap.without_resp())
+        self._objectives.append(objective)
         self.index = len(self._snapshots) - 1
+        if self.index > 0:
+            before = self._objectives[-2]
+            if before != objective:
+                self._changes[self.index] = _difference(before, objective)
+            elif snap.phase == "init":
+                self._changes[self.index] = _NEW_START
         if snap.resp is not None or snap.phase == "init":
             self._cache.clear()
             self._remember(self.index, snap.resp)
             self._stand_in = snap.resp if running else None
         else:
             self._cache.clear()
+
+
+_NEW_START = "a new start (the mixture was edited)"
+
+
+def _value(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _difference(before: object, after: object) -> str:
+    """What changed: "reg_covar 1e-06 → 0.001" for mappings of settings."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+        return "; ".join(
+            f"{k} {_value(before.get(k, '?'))} → {_value(after.get(k, '?'))}" for k in keys
+        )
+    return f"{_value(before)} → {_value(after)}"

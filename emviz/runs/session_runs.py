@@ -65,6 +65,8 @@ class RunIntents:
         self._truncate()
         start = self._start_snapshot()  # iterate_em continues after it
         kwargs = dict(max_iter=self._remaining_iterations(snap), **self._em_kwargs())
+        # What the run maximises (a setting changed during it applies to the next).
+        self._run_objective = self._objective()
         # Large data go to the EM process, where drawing cannot slow EM down.
         in_process = self._wants_process()
         self._runs.start(self.data, start, in_process=in_process, delay=self.delay, **kwargs)
@@ -145,7 +147,7 @@ class RunIntents:
         if not self.running:
             return
         for snap in snaps:
-            self._append(snap)
+            self._append(snap, objective=self._run_objective)
         self._frames.request()
 
     @Slot(str)

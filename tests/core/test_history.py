@@ -139,3 +139,23 @@ def test_reset_forgets_every_posterior(fit):
     assert len(history) == 2 and history.index == 1
     history.resp_at(1)
     assert len(calls) == 2
+
+
+def test_changes_of_the_objective_are_listed_where_they_take_effect(fit):
+    X, data, snaps = fit
+    h = History(lambda m: e_step(X, m)[0])
+    old, new = {"reg_covar": 1e-6}, {"reg_covar": 1e-3}
+    h.reset(snaps[:3], objective=old)
+    assert h.changes() == {}
+    h.append(snaps[3], objective=new)
+    h.append(snaps[4], objective=new)
+    assert h.changes() == {3: "reg_covar 1e-06 → 0.001"}
+    # A new start in the middle (an edited mixture) is a change too.
+    h.append(snaps[0], objective=new)
+    assert h.changes()[5].startswith("a new start")
+    # Stepping from the past drops the changes of the abandoned future.
+    h.set_index(2)
+    h.truncate()
+    assert h.changes() == {}
+    h.reset(snaps[:1] + snaps[1:3] + snaps[:1], objective=old)
+    assert list(h.changes()) == [3]

@@ -20,6 +20,7 @@ slices of those buffers.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -305,7 +306,11 @@ class BoundView(QtWidgets.QWidget):
             f"log p = <b>{logp:.4f}</b> = Q ({q:.4f}) + H ({h:.4f}) + "
             f"<span style='color:{KL_COLOUR}'>KL ({kl:.3g})</span>"
         )
-        if i > 0 and snap.phase == "M":
+        change = s.objective_changes().get(i)
+        if change is not None:
+            # Q and L of another objective: their difference is not a rise.
+            text += f"; <b>the objective changed here</b> ({html.escape(change)})"
+        elif i > 0 and snap.phase == "M":
             gain = self.series.get("bound")[i] - self.series.get("bound")[i - 1]
             text += f"; the M-step raised L by {gain:.4g}"
         self.readout.setText(text)

@@ -24,6 +24,8 @@ _E_COLOUR = "#0072B2"
 _M_COLOUR = "#D55E00"
 _CURSOR = "#CC0000"
 _CONVERGED = "#009E73"
+#: Where the objective changed (reg_covar, an edited mixture): reddish purple.
+_CHANGE = "#CC79A7"
 _LL_LABEL = "log-likelihood"
 _GAP_LABEL = "gap to best (log)"
 #: Anchors of the "converged" label: its top right (below) or bottom right
@@ -117,6 +119,9 @@ class LoglikView(pg.PlotWidget):
         )
         self.cursor.setZValue(-5)
         self.addItem(self.cursor, ignoreBounds=True)
+        #: Dashed lines where the objective changed (reg_covar, an edited
+        #: mixture): a fall across one is not an EM step's.
+        self.change_lines: list[pg.InfiniteLine] = []
         self._throttle = RedrawThrottle(self.redraw, parent=self, busy=lambda: session.running)
         session.history_changed.connect(self._throttle.request)
         session.snapshot_changed.connect(self._throttle.request)
@@ -210,6 +215,7 @@ class LoglikView(pg.PlotWidget):
         self.converged_text.setVisible(bool(conv.size))
         self._place_converged_text()
         self.cursor.setValue(max(self.session.index, 0))
+        self._draw_changes()
         vb = self.getPlotItem().vb
         running = self.session.running
         # Set only when it changes: setting even the same range makes the
@@ -251,6 +257,25 @@ class LoglikView(pg.PlotWidget):
             below = 0.35 if self.zoom_to_climb else 0.1
             vb.setYRange(low - below * span, high + 0.1 * span, padding=0)
         self._place_converged_text()
+
+    def _draw_changes(self) -> None:
+        changes = self.session.objective_changes()
+        while len(self.change_lines) > len(changes):
+            self.removeItem(self.change_lines.pop())
+        while len(self.change_lines) < len(changes):
+            line = pg.InfiniteLine(
+                angle=90,
+                movable=False,
+                pen=pg.mkPen(_CHANGE, width=2, style=QtCore.Qt.PenStyle.DashLine),
+                label="objective changed",
+                labelOpts={"position": 0.9, "color": _CHANGE, "rotateAxis": (1, 0)},
+            )
+            line.setZValue(-4)
+            self.addItem(line, ignoreBounds=True)
+            self.change_lines.append(line)
+        for line, (index, what) in zip(self.change_lines, sorted(changes.items()), strict=True):
+            line.setValue(index - 0.5)
+            line.setToolTip(f"Before half-step {index}: {what}")
 
     def _place_converged_text(self, *_args) -> None:
         """The "converged" label beside its star, on the side of the plot with room for it.

@@ -58,7 +58,10 @@ def readout_rows(session: Session) -> tuple[str, list[tuple[str, str, str]]]:
     ll = snap.log_likelihood
     # The value to two decimals: its changes near convergence are small.
     line = f"log-likelihood {_fixed(ll)}"
-    if index >= 2:
+    changes = session.objective_changes()
+    if index >= 2 and (index in changes or index - 1 in changes):
+        line += "  (objective changed)"  # not a rise or fall of EM's
+    elif index >= 2:
         before = session.history[index - 2].log_likelihood
         if math.isfinite(before) and math.isfinite(ll):
             change = ll - before
