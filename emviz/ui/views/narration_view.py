@@ -20,7 +20,9 @@ from emviz.ui.remembered import read_setting, write_setting
 __all__ = ["NarrationBar", "narration_menu", "narration_text"]
 
 #: Lines of the window's type the bar under the scatter plot is high.
-LINES = 2
+#: Type never shrinks below this share of the window's (a longer text is cut).
+SMALLEST = 0.8
+LINES = 3
 #: The level a first start narrates at.
 DEFAULT_LEVEL = "basic"
 _SETTING = "narration"
@@ -41,10 +43,18 @@ def narration_text(session: Session, level: str, index: int | None = None) -> st
     if not history or not 0 <= i < len(history):
         return ""
     after = history[i]
-    if i == 0 or after.phase == "init":
+    if i == 0:
         return "The start: press E for the E-step, which colours each point by its components."
+    change = session.objective_changes().get(i)
+    if after.phase == "init":
+        what = change or "a new start"
+        return f"EM goes on from a new mixture here: {what}."
     before = replace(history[i - 1], resp=session.resp_at(i - 1))
-    return narrate(before, replace(after, resp=session.resp_at(i)), level)
+    text = narrate(before, replace(after, resp=session.resp_at(i)), level)
+    if change is not None:
+        # Across a change of the objective log p may fall: say why first.
+        text = f"The objective changed before this step ({change}). {text}"
+    return text
 
 
 class NarrationBar(QtWidgets.QLabel):
@@ -139,7 +149,10 @@ class NarrationBar(QtWidgets.QLabel):
         box = self.contentsRect()
         font = QtGui.QFont(self.font())
         size = largest
-        while size > 7:
+        # Beside presentation mode's strip the box is what there is: smaller
+        # type rather than a cut sentence.
+        smallest = max(7.0, (0.55 if self._boxed else SMALLEST) * largest)
+        while size > smallest:
             font.setPointSizeF(size)
             flags = int(Qt.TextFlag.TextWordWrap)
             needed = QtGui.QFontMetrics(font).boundingRect(
