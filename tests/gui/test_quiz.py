@@ -115,7 +115,7 @@ def test_an_m_step_guess_is_scored_by_the_mean_mahalanobis_distance(qtbot, windo
     assert quiz.overlay.ghost_shown()
     gx, gy = quiz.overlay.ghost_means.getData()
     np.testing.assert_allclose(np.c_[gx, gy], guess)
-    assert "Score: 1 guesses" in quiz.panel.score_label.text()
+    assert "Score: 1 guess." in quiz.panel.score_label.text()
     assert f"{result.error:.2f}" in quiz.panel.last_label.text()
 
 
@@ -337,8 +337,16 @@ def test_quiz_in_presentation_mode(qtbot, window, quiz):
     # Presentation mode closes the panels; the quiz's comes back.
     qtbot.waitUntil(lambda: quiz.dock.isVisible())
     assert quiz.on
+    # For the room: the compact panel takes the side column's place (the keys
+    # do the buttons' work), so the scatter plot keeps most of the width.
+    side = window.layout_parts.side_scroll
+    assert not side.isVisible()
+    assert not quiz.panel.step_buttons.isVisible() and not quiz.panel.score_buttons.isVisible()
+    assert window.scatter.width() > quiz.dock.width()
     # Esc leaves the quiz first, then presentation mode.
     key(qtbot, window, Qt.Key.Key_Escape)
-    assert not quiz.on and classroom.presenting
+    assert not quiz.on and classroom.presenting and side.isVisible()
     key(qtbot, window, Qt.Key.Key_Escape)
     assert not classroom.presenting
+    quiz.set_on(True)  # outside presentation mode: the panel with its buttons
+    assert side.isVisible() and quiz.panel.step_buttons.isVisible()

@@ -218,6 +218,8 @@ class Classroom(QtCore.QObject):
             self.presentation_layout.leave()
         self.restyle()
         self.presentation_layout.show(on, full_screen)
+        for listener in self.presentation_layout.listeners:
+            listener(on)
         self.window.statusBar().showMessage(
             "Presentation mode: F11 or Esc to leave" if on else "Presentation mode off", 5000
         )

@@ -66,6 +66,10 @@ class PresentationLayout:
         self._went_full_screen = False
         self._resize_watch = _ResizeWatch(window)
         self._strip: QtWidgets.QWidget | None = None
+        self._side_hidden = False
+        #: Called with True on entering presentation mode, False on leaving
+        #: (a feature that lays out its own panel for the room: the quiz).
+        self.listeners: list = []
         self.active = False
 
     # ---------------------------------------------------------------- enter / leave
@@ -117,7 +121,8 @@ class PresentationLayout:
         if readout is not None:
             readout.show()
             readout.flush()
-        self.use_strip(getattr(w, "presentation_strip", None))
+        self.use_strip(self._strip)
+        self.hide_side(self._side_hidden)
         # The narration beside the strip: under the scatter plot it would
         # take the height the plot needs on a 720-pixel projector.
         narration = getattr(w, "narration", None)
@@ -126,12 +131,22 @@ class PresentationLayout:
             narration.fit_to_box(True)
         self.arrange()
 
+    def hide_side(self, hidden: bool) -> None:
+        """Hide the side column (a panel of the features takes its place), or show it again.
+
+        Outside presentation mode it takes effect on entering.
+        """
+        self._side_hidden = bool(hidden)
+        parts = getattr(self.window, "layout_parts", None)
+        if parts is not None and self.active:
+            parts.side_scroll.setVisible(not hidden)
+
     def use_strip(self, strip: QtWidgets.QWidget | None) -> None:
         """In the strip under the scatter plot: ``strip`` in place of the log-likelihood, or it.
 
         A feature's view (Inside EM's bound slice) that lives, hidden, in the
-        bottom splitter beside the log-likelihood plot.  Outside presentation
-        mode it only takes effect on entering.
+        bottom splitter beside the log-likelihood plot; None: the
+        log-likelihood.  Outside presentation mode it takes effect on entering.
         """
         w = self.window
         self._strip = strip
@@ -160,6 +175,8 @@ class PresentationLayout:
         if readout is not None:
             readout.hide()
         parts = getattr(w, "layout_parts", None)
+        if parts is not None:
+            parts.side_scroll.show()
         narration = getattr(w, "narration", None)
         if parts is not None and narration is not None:
             narration.fit_to_box(False)

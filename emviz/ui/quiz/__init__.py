@@ -129,6 +129,9 @@ class Quiz(QObject):
             tab_title="Quiz",
         )
         self.dock.visibilityChanged.connect(self._dock_visibility)
+        classroom = window.features.get("classroom")
+        if classroom is not None:
+            classroom.presentation_layout.listeners.append(self._presenting)
         self.keys = QuizKeys(self)
         self.action = make_action(
             window,
@@ -239,6 +242,7 @@ class Quiz(QObject):
         else:
             self.ghost_shown = False
             self.dock.hide()
+        self._presenting(self._is_presenting())
         self.refresh()
         self.window.statusBar().showMessage(
             "Quiz: guess the next step, Enter reveals it; P or Esc to leave" if on else "Quiz off",
@@ -247,6 +251,22 @@ class Quiz(QObject):
 
     def toggle(self) -> None:
         self.set_on(not self.on)
+
+    def _is_presenting(self) -> bool:
+        classroom = self.window.features.get("classroom")
+        return bool(getattr(classroom, "presenting", False))
+
+    def _presenting(self, presenting: bool) -> None:
+        """In presentation mode the quiz's panel, compact, takes the side column's place.
+
+        The keys do what the side column's buttons did (E, M, Enter, Esc),
+        and the scatter plot keeps the rest of the screen.
+        """
+        compact = presenting and self.on
+        self.panel.set_compact(compact)
+        classroom = self.window.features.get("classroom")
+        if classroom is not None:
+            classroom.presentation_layout.hide_side(compact)
 
     def _dock_visibility(self, visible: bool) -> None:
         if not visible:

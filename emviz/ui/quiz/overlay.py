@@ -31,9 +31,12 @@ _Z = 45
 
 def ghost_text(guess: np.ndarray, truth: np.ndarray) -> str:
     """The E-step ghost's text: each component's guessed and true responsibility."""
+    # Components neither the guess nor EM gives a share of 0.01 are left out
+    # (with K = 10 the label would cover the plot).
     rows = [
         f"{k + 1}: you {g:.2f} · EM {t:.2f}"
         for k, (g, t) in enumerate(zip(guess, truth, strict=True))
+        if max(g, t) >= 0.005
     ]
     return "\n".join(rows)
 
@@ -86,7 +89,10 @@ class QuizOverlay(QtCore.QObject):
             connect="pairs",
             pen=pg.mkPen((90, 90, 90, 230), width=2.5, style=QtCore.Qt.PenStyle.DashLine),
         )
-        self.ghost_label = pg.TextItem("", anchor=(0, 1), color=(30, 30, 30))
+        # On a background (the plot's, nearly opaque): readable over the points.
+        self.ghost_label = pg.TextItem(
+            "", anchor=(0, 1), color=(30, 30, 30), fill=(255, 255, 255, 215)
+        )
         for item in (self.ghost_means, self.ghost_lines, self.ghost_label):
             item.setZValue(_Z - 1)
             item.setVisible(False)
@@ -99,10 +105,15 @@ class QuizOverlay(QtCore.QObject):
         """Drawn at once; present for the window's ``extra_views``."""
 
     def set_theme(self, colour) -> None:
-        """The ghosts' text and outlines in the theme's foreground colour."""
+        """Text, outlines and the label's background in the theme's colours."""
         self._foreground = colour
         self.ghost_label.setColor(colour)
-        self._draw_ghost()
+        # A background that contrasts with the text: dark under light text.
+        light_text = pg.mkColor(colour).lightnessF() > 0.5
+        self.ghost_label.fill = pg.mkBrush(
+            (30, 33, 38, 215) if light_text else (255, 255, 255, 215)
+        )
+        self.redraw()
 
     def _on_moved(self, k: int) -> None:
         if self._updating:
@@ -122,8 +133,12 @@ class QuizOverlay(QtCore.QObject):
                     x, y = quiz.guess_means[k]
                     if not item.moving:
                         item.setPos(float(x), float(y))
-                    width = 4.5 if k == quiz.selected else 2.5
-                    item.setPen(pg.mkPen(qcolor(k), width=width))
+                    # Outlined in the foreground, the component's colour
+                    # inside: visible among the component's own points; the
+                    # selected one (Tab) twice as thick.
+                    width = 5.0 if k == quiz.selected else 2.5
+                    item.setPen(pg.mkPen(self._foreground, width=width))
+                    item.setBrush(pg.mkBrush(qcolor(k, 200)))
                 item.setVisible(shown)
         finally:
             self._updating = False

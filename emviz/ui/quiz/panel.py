@@ -12,8 +12,6 @@ component, and moving one rescales the others so they still sum to one.
 
 from __future__ import annotations
 
-import math
-
 from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 
@@ -82,14 +80,15 @@ def last_text(result) -> str:
 def score_text(score) -> str:
     """The running score: guesses and mean error of each kind."""
 
-    def mean(kind: str, fmt: str) -> str:
-        value = score.mean(kind)
-        return "–" if math.isnan(value) else format(value, fmt)
-
-    return (
-        f"Score: {score.n_guesses} guesses. M-steps: {score.count('M')}, mean distance "
-        f"{mean('M', '.2f')} sd. E-steps: {score.count('E')}, mean |error| {mean('E', '.3f')}."
-    )
+    n = score.n_guesses
+    if not n:
+        return "Score: no guesses yet."
+    parts = [f"Score: {n} guess{'' if n == 1 else 'es'}."]
+    if score.count("M"):
+        parts.append(f"M-steps: {score.count('M')}, mean distance {score.mean('M'):.2f} sd.")
+    if score.count("E"):
+        parts.append(f"E-steps: {score.count('E')}, mean |error| {score.mean('E'):.3f}.")
+    return " ".join(parts)
 
 
 def _wrapped(name: str) -> QtWidgets.QLabel:
@@ -136,7 +135,8 @@ class QuizPanel(QtWidgets.QWidget):
         self.again_button = QtWidgets.QPushButton("Guess again", objectName="quizAgain")
         self.again_button.setToolTip("Put the guess back where it started")
         self.again_button.clicked.connect(quiz.reset_guess)
-        layout.addWidget(flow_row(self.reveal_button, self.pick_button, self.again_button))
+        self.step_buttons = flow_row(self.reveal_button, self.pick_button, self.again_button)
+        layout.addWidget(self.step_buttons)
         self.last_label = _wrapped("quizLast")
         self.score_label = _wrapped("quizScore")
         self.clear_button = QtWidgets.QPushButton("Clear the score", objectName="quizClear")
@@ -147,11 +147,17 @@ class QuizPanel(QtWidgets.QWidget):
         self.toggle_button.clicked.connect(lambda: quiz.set_on(False))
         layout.addWidget(self.last_label)
         layout.addWidget(self.score_label)
-        layout.addWidget(flow_row(self.clear_button, self.toggle_button))
+        self.score_buttons = flow_row(self.clear_button, self.toggle_button)
+        layout.addWidget(self.score_buttons)
         layout.addStretch(1)
         self._updating = False
         quiz.changed.connect(self.redraw)
         self.redraw()
+
+    def set_compact(self, on: bool) -> None:
+        """For the room (presentation mode): the buttons step aside, the keys do their work."""
+        self.step_buttons.setVisible(not on)
+        self.score_buttons.setVisible(not on)
 
     def _on_slider(self, k: int, value: int) -> None:
         if not self._updating:
