@@ -46,7 +46,7 @@ def test_after_an_e_step_the_bound_touches_and_peaks_at_the_m_step_to_come(windo
     assert bound[i0] == pytest.approx(logp[i0], rel=1e-9)
     assert np.all(bound <= logp + 1e-9 * np.abs(logp))
     assert int(np.argmax(bound)) == i1
-    assert "touches" in view.readout.text()
+    assert "touches" in view.readout.text() and "(gap 0)" in view.readout.text()
     # t = 1 is the M-step that comes next.
     predicted = logp[i1]
     s.step_m()
@@ -94,7 +94,7 @@ def test_with_missing_values_the_panel_says_why_and_draws_nothing(window, view):
     s.step_m()
     view.flush()
     assert view.slice is None and "missing values" in view.readout.text()
-    assert drawn(view)[1].size == 0
+    assert drawn(view)[1].size == 0 and not view.plot.isVisible()
     assert not window.errors
 
 

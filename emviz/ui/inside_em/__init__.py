@@ -140,10 +140,9 @@ class InsideEM:
         return action
 
     def _set_slice_strip(self, on: bool) -> None:
-        self.window.presentation_strip = self.strip_slice if on else None
         classroom = self.window.features.get("classroom")
         if classroom is not None:
-            classroom.presentation_layout.use_strip(self.window.presentation_strip)
+            classroom.presentation_layout.use_strip(self.strip_slice if on else None)
 
     def _set_past_ellipses(self, on: bool) -> None:
         self.trails.set_ellipses(on)

@@ -86,6 +86,12 @@ def slice_inputs(session: Session, index: int):
     return before, after, q, 0.0
 
 
+def _gap(logp: float, bound: float) -> float:
+    """log p - L, with 0 for a difference at the rounding of their size (KL >= 0)."""
+    gap = float(logp - bound)
+    return 0.0 if abs(gap) <= 1e-12 * max(abs(logp), 1.0) else gap
+
+
 class SliceView(QtWidgets.QWidget):
     """log p and L over t in [-0.5, 1.5] for the M-step of the half-step shown.
 
@@ -259,6 +265,8 @@ class SliceView(QtWidgets.QWidget):
                 curve.setData([], [])
             self.ends.setData([], [])
             self.now.setData([], [])
+        # No slice, no axes: an empty plot would keep the last one's range.
+        self.plot.setVisible(sl is not None)
         self.readout.setText(text)
 
     def _show_slice(self, sl: BoundSlice, current_t: float) -> None:
@@ -284,11 +292,11 @@ class SliceView(QtWidgets.QWidget):
         vb.setYRange(lo - 0.08 * span, hi + 0.12 * span, padding=0)
         rise_l = bound[i1] - bound[i0]
         rise_p = logp[i1] - logp[i0]
-        gap_new = logp[i1] - bound[i1]
+        gap_new = _gap(logp[i1], bound[i1])
         if current_t == 0.0:
             text = (
                 f"Shown: θ<sub>old</sub> (t = 0), where the bound touches log p "
-                f"(gap {logp[i0] - bound[i0]:.3g}). The M-step moves θ to the bound's peak at "
+                f"(gap {_gap(logp[i0], bound[i0]):.3g}). The M-step moves θ to the bound's peak at "
                 f"t = 1: L will rise by <b>{rise_l:.4g}</b>, log p by <b>{rise_p:.4g}</b>."
             )
         else:
