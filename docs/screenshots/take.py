@@ -123,6 +123,15 @@ def _quiz_reveal(app, window) -> None:
     window.flush()
 
 
+def _quiz_presenting(app, window) -> None:
+    """The quiz in presentation mode: an E-step to guess, a point picked."""
+    _steps(window, 2)
+    window.quiz.set_on(True)
+    window.session.step_m() if window.session.next_phase == "M" else None
+    window.quiz.pick_point(200)
+    window.flush()
+
+
 #: name: (screen width, height, emviz arguments, what to do, whole screen?)
 SHOTS: dict[str, tuple[int, int, list[str], Callable, bool]] = {
     "start": (1920, 1080, [], lambda app, w: None, False),
@@ -136,6 +145,7 @@ SHOTS: dict[str, tuple[int, int, list[str], Callable, bool]] = {
     "slice_after_e": (1920, 1080, ["--k", "3"], _slice_after_e, False),
     "slice_after_m": (1920, 1080, ["--k", "3"], _slice_after_m, False),
     "quiz_reveal": (1920, 1080, [], _quiz_reveal, False),
+    "quiz_presenting_1280": (1280, 720, ["--presentation"], _quiz_presenting, True),
     **{
         f"presentation_{theme}_{width}": (
             width,
