@@ -41,7 +41,7 @@ def test_neighbouring_ticks_get_different_labels(centre, spacing):
 
 
 class _History(QtCore.QObject):
-    """What LoglikView reads of a Session: a history of snapshots and three signals."""
+    """What LoglikView reads of a Session: a history of snapshots, three signals, no changes."""
 
     history_changed = QtCore.Signal()
     snapshot_changed = QtCore.Signal()
@@ -58,6 +58,9 @@ class _History(QtCore.QObject):
         ]
         self.index = len(self.history) - 1
         self.running = False
+
+    def objective_changes(self) -> dict[int, str]:
+        return {}  # one objective throughout
 
 
 def _shown_labels(view):
