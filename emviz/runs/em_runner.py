@@ -34,7 +34,7 @@ from emviz.core.em import iterate_em
 from emviz.core.mixture import Mixture
 from emviz.core.snapshot import Snapshot
 from emviz.runs.em_process import EMProcess
-from emviz.runs.tasks import thread_for
+from emviz.runs.tasks import share_gil_with_gui, thread_for
 
 __all__ = [
     "EMRunner",
@@ -279,6 +279,7 @@ class ThreadRunner(EMRunner):
         self._threads: dict[int, tuple[QThread, EMWorker, RunControl]] = {}
 
     def start(self, run_id, data, start, *, delay=0.0, **em_kwargs) -> None:
+        share_gil_with_gui()
         self.stop()
         control = RunControl(delay)
         worker = EMWorker(run_id, data, start, control, **em_kwargs)
