@@ -15,6 +15,7 @@ and, to see why the M-step climbs and what each half-step did::
 """
 
 from emviz.core.basin import BasinMap, basin_map, moved_start
+from emviz.core.batched import BatchedRun, batched_em
 from emviz.core.bound import BoundTerms, bound_terms
 from emviz.core.bound_slice import BoundSlice, bound_slice, mixture_at
 from emviz.core.data import MISSING_MODES, Data, MissingData, PreparedData, prepare
@@ -43,11 +44,13 @@ __all__ = [
     "DATASETS",
     "PRESETS",
     "BasinMap",
+    "BatchedRun",
     "BoundSlice",
     "BoundTerms",
     "LEVELS",
     "NarrationFacts",
     "basin_map",
+    "batched_em",
     "bound_slice",
     "moved_start",
     "mixture_at",
