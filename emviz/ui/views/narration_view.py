@@ -58,7 +58,7 @@ def narration_text(session: Session, level: str, index: int | None = None) -> st
 
 
 class NarrationBar(QtWidgets.QLabel):
-    """One or two lines under the scatter plot; hidden when the level is "off".
+    """A sentence or two under the scatter plot; hidden when the level is "off".
 
     Its height is always that of :data:`LINES` lines of the window's type,
     so the scatter plot above it keeps its size from step to step (and the
@@ -125,7 +125,7 @@ class NarrationBar(QtWidgets.QLabel):
         self.setFixedHeight(lines + margins.top() + margins.bottom() + 2)
 
     def event(self, event: QtCore.QEvent) -> bool:
-        # The window's type changed (presentation mode, back): a new height.
+        # Moved (under the plot, or beside presentation mode's strip): its height anew.
         if event.type() == QtCore.QEvent.Type.ParentChange:
             self._set_height()
         return super().event(event)
